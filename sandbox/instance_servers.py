@@ -1,0 +1,66 @@
+"""The seam between the sandbox's Timestream for InfluxDB instances and the InfluxDB v2 servers
+that back them.
+
+The AWS sandbox calls ``get_manager().start(...)`` when an instance becomes AVAILABLE for the first
+time (after CREATING, or after a restore) and ``get_manager().stop(instance_id)`` when it is
+deleted. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
+and port. ``install_manager`` replaces the manager (sandbox.influxdb installs the real one).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class InstanceAuth:
+    """What Timestream for InfluxDB onboards a new instance with."""
+
+    instance_id: str
+    name: str
+    username: str
+    password: str
+    organization: str
+    bucket: str
+    port: int
+
+
+class InstanceServerManager(Protocol):
+    def start(self, auth: InstanceAuth) -> tuple[str, int]:
+        """Start (or reuse) the server for this instance; return (host, port)."""
+
+    def stop(self, instance_id: str) -> None:
+        """Stop the instance's server and forget its data. Unknown ids are ignored."""
+
+    def stop_all(self) -> None:
+        """Stop every server (sandbox shutdown)."""
+
+
+class NullManager:
+    """No InfluxDB behind the instances: the endpoint is reported but nothing listens on it."""
+
+    def start(self, auth: InstanceAuth) -> tuple[str, int]:
+        return ("127.0.0.1", auth.port)
+
+    def stop(self, instance_id: str) -> None:
+        return None
+
+    def stop_all(self) -> None:
+        return None
+
+
+_lock = threading.Lock()
+_manager: InstanceServerManager = NullManager()
+
+
+def install_manager(manager: InstanceServerManager) -> None:
+    global _manager
+    with _lock:
+        _manager = manager
+
+
+def get_manager() -> InstanceServerManager:
+    with _lock:
+        return _manager
