@@ -3,7 +3,8 @@ that back them.
 
 The AWS sandbox calls ``get_manager().start(...)`` when an instance becomes AVAILABLE for the first
 time (after CREATING, or after a restore) and ``get_manager().stop(instance_id)`` when it is
-deleted. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
+deleted. CreateDbBackup calls ``snapshot``, RestoreFromDbBackup calls ``restore`` (instead of ``start``) and
+DeleteDbBackup calls ``delete_snapshot``. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
 and port. ``install_manager`` replaces the manager (sandbox.influxdb installs the real one).
 """
 
@@ -37,6 +38,15 @@ class InstanceServerManager(Protocol):
     def stop_all(self) -> None:
         """Stop every server (sandbox shutdown)."""
 
+    def snapshot(self, instance_id: str, backup_id: str) -> None:
+        """Keep a copy of the instance's data under backup_id (CreateDbBackup)."""
+
+    def restore(self, backup_id: str, auth: InstanceAuth) -> tuple[str, int]:
+        """Start a server for a new instance from backup_id's data (RestoreFromDbBackup)."""
+
+    def delete_snapshot(self, backup_id: str) -> None:
+        """Forget a backup's data (DeleteDbBackup). Unknown ids are ignored."""
+
 
 class NullManager:
     """No InfluxDB behind the instances: the endpoint is reported but nothing listens on it."""
@@ -48,6 +58,15 @@ class NullManager:
         return None
 
     def stop_all(self) -> None:
+        return None
+
+    def snapshot(self, instance_id: str, backup_id: str) -> None:
+        return None
+
+    def restore(self, backup_id: str, auth: InstanceAuth) -> tuple[str, int]:
+        return self.start(auth)
+
+    def delete_snapshot(self, backup_id: str) -> None:
         return None
 
 
