@@ -15,7 +15,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export SANDBOX_PORT SANDBOX_STATE_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv sandbox stop run test lint sanity unit pytest molecule bench build changelog clean
+.PHONY: help system-deps venv sandbox stop run test lint sanity unit pytest molecule build changelog clean
 
 help:
 	@sed -n '2,5p' Makefile
@@ -36,8 +36,11 @@ stop: venv
 run: venv sandbox
 	$(BIN)/ansible-playbook site.yml -i inventories/local
 
-test: venv
+test: venv system-deps
 	scripts/test.sh
+
+system-deps:
+	scripts/system-deps.sh
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
@@ -50,9 +53,6 @@ unit: venv
 
 molecule: venv
 	scripts/test.sh molecule
-
-bench: venv
-	scripts/bench.sh
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
