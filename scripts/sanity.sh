@@ -14,6 +14,13 @@ mkdir -p "$dest"
   | grep -zv -E '^(collections|sandbox|bench|\.venv|\.ansible|\.sandbox|\.cache)/' \
   | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
   | tar --null -T - -cf -) | tar -xf - -C "$dest"
+# The collections ours depends on, next to it, as ansible-galaxy would install them (their doc
+# fragments and module_utils are needed by validate-modules and the import test).
+site=$("$venv/bin/python" -c 'import ansible_collections.amazon.aws as m, pathlib; print(pathlib.Path(m.__path__[0]).parents[1])')
+for dep in amazon/aws community/aws; do
+  mkdir -p "$work/ansible_collections/$dep"
+  cp -r "$site/$dep/." "$work/ansible_collections/$dep/"
+done
 # ansible-test needs a git repository or it treats every file as new; a throwaway one is enough.
 git -C "$dest" init -q && git -C "$dest" add -A && \
   git -C "$dest" -c user.email=ci@invalid -c user.name=ci commit -qm sanity

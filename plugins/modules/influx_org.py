@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: ONS data platform engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: influx_org
+short_description: Manage InfluxDB v2 organizations
+version_added: 0.1.0
+description:
+  - Create, update and delete organizations in InfluxDB v2 (InfluxDB OSS 2.x, Amazon Timestream for InfluxDB).
+  - An organization is found by its exact name. Its description is updated in place.
+author:
+  - ONS data platform engineers (@ons-data-platform)
+options:
+  name:
+    description:
+      - Name of the organization.
+    type: str
+    required: true
+  description:
+    description:
+      - Description of the organization. V("") removes it. When not set, an existing description is kept.
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the organization, V(absent) deletes it with everything it owns
+        (buckets, tokens, tasks, dashboards).
+    type: str
+    choices: [ present, absent ]
+    default: present
+extends_documentation_fragment:
+  - ons.timestream_influxdb.influxdb
+attributes:
+  check_mode:
+    description: Can run in check mode and return the predicted result without changing anything.
+    support: full
+  diff_mode:
+    description: Returns the resource before and after the task (without secrets) when run with C(--diff).
+    support: full
+notes:
+  - The connection option O(org) is not used by this module; O(name) is the organization.
+  - Needs C(read:orgs) and C(write:orgs), which usually means an operator token.
+"""
+
+EXAMPLES = r"""
+- name: Organization for the platform team
+  ons.timestream_influxdb.influx_org:
+    url: "{{ influx_url }}"
+    token: "{{ influx_operator_token }}"
+    name: platform
+    description: ONS data platform
+
+- name: Remove a retired organization and everything in it
+  ons.timestream_influxdb.influx_org:
+    url: "{{ influx_url }}"
+    token: "{{ influx_operator_token }}"
+    name: legacy
+    state: absent
+"""
+
+RETURN = r"""
+org:
+  description:
+    - The organization after the task (predicted in check mode, where RV(org.id) is null for an organization that
+      would be created). Empty after V(absent).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Organization id.
+      type: str
+      sample: bea7ea952287f70d
+    name:
+      description: Organization name.
+      type: str
+      sample: platform
+    description:
+      description: Description (empty string when none).
+      type: str
+      sample: ONS data platform
+    status:
+      description: V(active) or V(inactive).
+      type: str
+      sample: active
+    created_at:
+      description: Creation time reported by InfluxDB.
+      type: str
+      sample: "2026-01-01T00:00:00Z"
+    updated_at:
+      description: Last update time reported by InfluxDB.
+      type: str
+      sample: "2026-01-01T00:00:00Z"
+diff:
+  description: Before and after state of the organization, when run with C(--diff).
+  returned: when diff mode is enabled
+  type: dict
+  sample: {"before": {"description": ""}, "after": {"description": "ONS data platform"}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
+    HAS_INFLUXDB_CLIENT,
+    INFLUXDB_CLIENT_IMPORT_ERROR,
+    INFLUXDB_CLIENT_REQUIREMENT,
+    InfluxDBModuleError,
+    connect,
+    diff_result,
+    influxdb_module_kwargs,
+)
+
+
+def argument_spec():
+    return dict(
+        name=dict(type="str", required=True),
+        description=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
+
+
+def validate_params(params):
+    if not (params.get("name") or "").strip():
+        raise InfluxDBModuleError("name must not be empty")
+
+
+def normalize(raw):
+    if not raw:
+        return {}
+    return {
+        "id": raw.get("id"),
+        "name": raw.get("name"),
+        "description": raw.get("description") or "",
+        "status": raw.get("status", "active"),
+        "created_at": raw.get("createdAt"),
+        "updated_at": raw.get("updatedAt"),
+    }
+
+
+def desired_state(params):
+    return {"name": params["name"], "description": params.get("description")}
+
+
+def compare(current, desired):
+    changes = {}
+    if desired.get("description") is not None and desired["description"] != current.get("description", ""):
+        changes["description"] = desired["description"]
+    return changes
+
+
+def predict(current, desired, changes):
+    if current:
+        after = dict(current)
+        after.update(changes)
+        return after
+    return {"id": None, "name": desired["name"], "description": desired.get("description") or "",
+            "status": "active", "created_at": None, "updated_at": None}
+
+
+def create_body(desired):
+    body = {"name": desired["name"]}
+    if desired.get("description") is not None:
+        body["description"] = desired["description"]
+    return body
+
+
+def diff_view(org):
+    return dict((k, org.get(k)) for k in ("name", "description")) if org else {}
+
+
+def find_org_by_name(conn, name):
+    """Exact-name lookup only (an id given as name must not match another organization)."""
+    orgs = conn.list_paginated("/orgs", "orgs", "looking up organization %r" % name, query={"org": name},
+                               permission="read:orgs")
+    named = [o for o in orgs if o.get("name") == name]
+    return named[0] if named else None
+
+
+def run(conn, params, check_mode):
+    validate_params(params)
+    name = params["name"]
+    current = normalize(find_org_by_name(conn, name))
+
+    if params["state"] == "absent":
+        if not current:
+            return {"changed": False, "org": {}, "diff": diff_result({}, {})}
+        if not check_mode:
+            conn.request("DELETE", "/orgs/%s" % current["id"], "deleting organization %r" % name,
+                         permission="write:orgs/%s" % current["id"], allow_404=True)
+        return {"changed": True, "org": {}, "diff": diff_result(diff_view(current), {})}
+
+    desired = desired_state(params)
+    if not current:
+        after = predict({}, desired, {})
+        if not check_mode:
+            after = normalize(conn.request("POST", "/orgs", "creating organization %r" % name,
+                                           body=create_body(desired), permission="write:orgs"))
+        return {"changed": True, "org": after, "diff": diff_result({}, diff_view(after))}
+
+    changes = compare(current, desired)
+    if not changes:
+        return {"changed": False, "org": current, "diff": diff_result(diff_view(current), diff_view(current))}
+    after = predict(current, desired, changes)
+    if not check_mode:
+        after = normalize(conn.request("PATCH", "/orgs/%s" % current["id"], "updating organization %r" % name,
+                                       body=dict(changes), permission="write:orgs/%s" % current["id"]))
+    return {"changed": True, "org": after, "diff": diff_result(diff_view(current), diff_view(after))}
+
+
+def main():
+    module = AnsibleModule(**influxdb_module_kwargs(argument_spec()))
+    if not HAS_INFLUXDB_CLIENT:
+        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
+                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
+    conn = None
+    try:
+        validate_params(module.params)
+        conn = connect(module.params)
+        for secret in conn.secret_values:
+            module.no_log_values.add(secret)
+        result = run(conn, module.params, module.check_mode)
+    except InfluxDBModuleError as exc:
+        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
+    finally:
+        if conn is not None:
+            conn.close()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""timestream_influxdb_instance (+ _info) driven through ansible-playbook against the AWS sandbox.
+
+Each step is followed by an assertion on the sandbox's real state (boto3) and, where the step must
+not change anything, on the sandbox's request log (no mutating Timestream for InfluxDB request)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from sandbox.client import wait_for_db_instance
+from tests.helpers.ansible import run_playbook
+
+pytestmark = pytest.mark.slow  # ansible-playbook runs against the AWS sandbox
+
+SERVICE = "timestream-influxdb"
+MODULE = "ons.timestream_influxdb.timestream_influxdb_instance"
+INFO = "ons.timestream_influxdb.timestream_influxdb_instance_info"
+PGROUP = "ons.timestream_influxdb.timestream_influxdb_parameter_group"
+PASSWORD = "Zq7PasswordNeverShown42"
+
+
+def connection(aws_sandbox):
+    return {
+        "endpoint_url": aws_sandbox.endpoint,
+        "region": "us-east-1",
+        "access_key": "testing",
+        "secret_key": "testing",
+    }
+
+
+def run(aws_sandbox, tmp_path, *tasks, **kwargs):
+    """Run tasks ``(name, module, params[, task keywords])`` with the sandbox connection merged in."""
+    conn = connection(aws_sandbox)
+    plays = []
+    for name, module, params, *keywords in tasks:
+        plays.append({"name": name, module: dict(conn, **params), **(keywords[0] if keywords else {})})
+    return run_playbook(tmp_path, tasks=plays, **kwargs)
+
+
+def mutating(aws_sandbox):
+    return [r["operation"] for r in aws_sandbox.control.mutating_requests(SERVICE)]
+
+
+def instances_named(ts, name):
+    return [i for i in ts.list_db_instances()["items"] if i["name"] == name]
+
+
+@pytest.fixture
+def names():
+    suffix = uuid.uuid4().hex[:8]
+    return {"instance": f"it-{suffix}", "pg1": f"pg-a-{suffix}", "pg2": f"pg-b-{suffix}", "logs": f"logs-{suffix}"}
+
+
+@pytest.fixture
+def cleanup(aws_sandbox):
+    """Delete what a test created, also when it fails."""
+    created = []
+    yield created
+    ts = aws_sandbox.client(SERVICE)
+    for name in created:
+        for item in instances_named(ts, name):
+            try:
+                # A busy instance cannot be deleted: let it settle first.
+                wait_for_db_instance(ts, item["id"], "AVAILABLE", timeout=60)
+                ts.delete_db_instance(identifier=item["id"])
+            except Exception:  # noqa: BLE001 - best effort: already deleting, gone or failed
+                pass
+
+
+def test_instance_lifecycle(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
+    ts = aws_sandbox.client(SERVICE)
+    name = names["instance"]
+    cleanup.append(name)
+    aws_sandbox.client("s3").create_bucket(Bucket=names["logs"])
+    params = {
+        "name": name,
+        "username": "admin",
+        "password": PASSWORD,
+        "organization": "ons",
+        "bucket": "telemetry",
+        "db_instance_type": "db.influx.medium",
+        "allocated_storage": 20,
+        "vpc_subnet_ids": aws_vpc.subnet_ids,
+        "vpc_security_group_ids": [aws_vpc.security_group_id],
+        "db_parameter_group_identifier": names["pg1"],
+        "tags": {"Team": "ONS", "Env": "test"},
+        "wait_timeout": 120,
+    }
+    groups = run(
+        aws_sandbox, tmp_path,
+        ("pg1", PGROUP, {"name": names["pg1"], "parameters": {"query_concurrency": 4}}),
+        ("pg2", PGROUP, {"name": names["pg2"], "parameters": {"query_concurrency": 8}}),
+    )
+    assert groups.rc == 0, groups.stdout[-3000:]
+    pg1_id = groups.task("pg1")["parameter_group"]["id"]
+    pg2_id = groups.task("pg2")["parameter_group"]["id"]
+
+    # 1. check mode: predicted change, nothing created, no mutating request
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("create", MODULE, params), check=True, diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("create")
+    assert task["changed"] is True
+    assert task["instance"]["name"] == name and task["instance"]["status"] == "CREATING"
+    assert task["diff"]["after"]["db_instance_type"] == "db.influx.medium"
+    assert mutating(aws_sandbox) == []
+    assert instances_named(ts, name) == []
+
+    # 2. create (at -vvv: the password must appear nowhere)
+    r = run(aws_sandbox, tmp_path, ("create", MODULE, params), verbosity=3)
+    assert r.rc == 0, r.stdout[-3000:]
+    assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
+    task = r.task("create")
+    assert task["changed"] is True
+    out = task["instance"]
+    assert out["status"] == "AVAILABLE" and "password" not in out
+    live = ts.get_db_instance(identifier=out["id"])
+    assert live["status"] == "AVAILABLE"
+    assert live["dbInstanceType"] == "db.influx.medium" and live["allocatedStorage"] == 20
+    assert sorted(live["vpcSubnetIds"]) == sorted(aws_vpc.subnet_ids)
+    assert live["dbParameterGroupIdentifier"] == pg1_id  # the name was resolved to the id
+    assert live["publiclyAccessible"] is False
+    assert ts.list_tags_for_resource(resourceArn=live["arn"])["tags"] == {"Team": "ONS", "Env": "test"}
+    for key in ("id", "arn", "endpoint", "port", "availability_zone", "influx_auth_parameters_secret_arn"):
+        assert out[key], key
+    assert out["tags"] == {"Team": "ONS", "Env": "test"}
+
+    # 3. idempotent: no change, only reads
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("again", MODULE, params))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("again")["changed"] is False
+    assert mutating(aws_sandbox) == []
+
+    # 4. in-place update of every updatable field, check mode first
+    updated = dict(
+        params,
+        db_instance_type="db.influx.large",
+        deployment_type="WITH_MULTIAZ_STANDBY",
+        db_storage_type="InfluxIOIncludedT2",
+        allocated_storage=400,
+        port=8087,
+        db_parameter_group_identifier=pg2_id,
+        log_delivery_configuration={"s3_configuration": {"bucket_name": names["logs"], "enabled": True}},
+        maintenance_schedule={"timezone": "Europe/London", "preferred_maintenance_window": "Sun:02:00-Sun:04:00"},
+        db_backup_configurations=[{"type": "DAILY", "retention_days": 7, "enabled": True}],
+    )
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("update", MODULE, updated), check=True, diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("update")
+    assert task["changed"] is True
+    assert task["instance"]["db_instance_type"] == "db.influx.large"
+    assert task["diff"]["before"]["port"] != 8087 and task["diff"]["after"]["port"] == 8087
+    assert mutating(aws_sandbox) == []
+    assert ts.get_db_instance(identifier=out["id"])["dbInstanceType"] == "db.influx.medium"
+
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("update", MODULE, updated))
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("update")
+    assert task["changed"] is True
+    # configuration together, then deployment type, instance type and storage on their own
+    assert task["update_calls"] == [
+        {
+            "port": 8087,
+            "db_parameter_group_identifier": pg2_id,
+            "log_delivery_configuration": {"s3_configuration": {"bucket_name": names["logs"], "enabled": True}},
+            "maintenance_schedule": {"timezone": "Europe/London", "preferred_maintenance_window": "Sun:02:00-Sun:04:00"},
+            "db_backup_configurations": [{"type": "DAILY", "retention_days": 7, "enabled": True}],
+        },
+        {"deployment_type": "WITH_MULTIAZ_STANDBY"},
+        {"db_instance_type": "db.influx.large"},
+        {"db_storage_type": "InfluxIOIncludedT2", "allocated_storage": 400},
+    ]
+    assert mutating(aws_sandbox) == ["UpdateDbInstance"] * 4
+    live = ts.get_db_instance(identifier=out["id"])
+    assert live["status"] == "AVAILABLE"
+    assert live["dbInstanceType"] == "db.influx.large"
+    assert live["deploymentType"] == "WITH_MULTIAZ_STANDBY" and live["secondaryAvailabilityZone"]
+    assert live["dbStorageType"] == "InfluxIOIncludedT2" and live["allocatedStorage"] == 400
+    # The sandbox reports the port its local InfluxDB server listens on, not the configured one
+    # (AWS reports the configured port): the port change shows in the accepted call above.
+    assert live["dbParameterGroupIdentifier"] == pg2_id
+    assert live["logDeliveryConfiguration"] == {"s3Configuration": {"bucketName": names["logs"], "enabled": True}}
+    assert live["maintenanceSchedule"]["preferredMaintenanceWindow"] == "Sun:02:00-Sun:04:00"
+    assert live["dbBackupConfigurations"][0]["retentionDays"] == 7
+    assert task["instance"]["secondary_availability_zone"] == live["secondaryAvailabilityZone"]
+
+    # 5. idempotent again (a name for the parameter group resolves to the same id). Without the
+    # port option: the sandbox reports a port other than the configured one (see above).
+    updated.pop("port")
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("again", MODULE, dict(updated, db_parameter_group_identifier=names["pg2"])))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("again")["changed"] is False
+    assert mutating(aws_sandbox) == []
+
+    # 6. immutable change and storage decrease fail clearly, before any mutating call
+    aws_sandbox.control.reset_requests()
+    r = run(
+        aws_sandbox, tmp_path,
+        ("immutable", MODULE, dict(updated, publicly_accessible=True, vpc_subnet_ids=aws_vpc.subnet_ids[:1],
+                                   organization="other"),
+         {"ignore_errors": True}),
+        ("shrink", MODULE, {**{k: v for k, v in updated.items() if k != "db_storage_type"}, "allocated_storage": 300},
+         {"ignore_errors": True}),
+    )
+    immutable = r.task("immutable")
+    assert immutable["failed"] is True
+    assert "publicly_accessible (current: False, wanted: True)" in immutable["msg"]
+    # organization comes from the instance's auth-parameters secret (GetDbInstance does not report it)
+    assert "organization (current: 'ons', wanted: 'other')" in immutable["msg"]
+    assert f"vpc_subnet_ids (current: {live['vpcSubnetIds']!r}, wanted: {aws_vpc.subnet_ids[:1]!r})" in immutable["msg"]
+    shrink = r.task("shrink")
+    assert shrink["failed"] is True and "allocated_storage can only grow" in shrink["msg"]
+    assert mutating(aws_sandbox) == []
+    assert ts.get_db_instance(identifier=out["id"])["allocatedStorage"] == 400
+
+    # 7. tags added, then purged
+    r = run(aws_sandbox, tmp_path, ("tags", MODULE, dict(updated, tags={"Owner": "data"}, purge_tags=False)))
+    assert r.rc == 0 and r.task("tags")["changed"] is True
+    assert ts.list_tags_for_resource(resourceArn=live["arn"])["tags"] == {"Team": "ONS", "Env": "test", "Owner": "data"}
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("purge", MODULE, dict(updated, tags={"Owner": "data"})), diff=True)
+    assert r.rc == 0 and r.task("purge")["changed"] is True
+    assert r.task("purge")["diff"]["after"]["tags"] == {"Owner": "data"}
+    assert ts.list_tags_for_resource(resourceArn=live["arn"])["tags"] == {"Owner": "data"}
+    assert sorted(mutating(aws_sandbox)) == ["UntagResource"]
+
+    # 8. info
+    r = run(aws_sandbox, tmp_path, ("one", INFO, {"name": name}), ("all", INFO, {}))
+    assert r.rc == 0
+    assert [i["id"] for i in r.task("one")["instances"]] == [out["id"]]
+    assert r.task("one")["instances"][0]["tags"] == {"Owner": "data"}
+    assert out["id"] in [i["id"] for i in r.task("all")["instances"]]
+
+    # 9. reboot (by id), survives throttling of the status polls
+    aws_sandbox.control.reset_requests()
+    aws_sandbox.control.set_faults([{"service": SERVICE, "operation": "GetDbInstance", "kind": "throttle", "count": 2}])
+    try:
+        r = run(aws_sandbox, tmp_path, ("reboot", MODULE, {"id": out["id"], "state": "rebooted", "wait_timeout": 120}))
+    finally:
+        aws_sandbox.control.clear_faults()
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("reboot")["changed"] is True
+    assert r.task("reboot")["instance"]["status"] == "AVAILABLE"
+    assert mutating(aws_sandbox) == ["RebootDbInstance"]
+
+    # 10. delete, then delete again (idempotent, no mutating request)
+    r = run(aws_sandbox, tmp_path, ("delete", MODULE, {"name": name, "state": "absent", "wait_timeout": 120}), diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("delete")["changed"] is True
+    assert r.task("delete")["diff"]["before"]["id"] == out["id"]
+    assert instances_named(ts, name) == []
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, ("delete", MODULE, {"name": name, "state": "absent"}))
+    assert r.rc == 0 and r.task("delete")["changed"] is False
+    assert mutating(aws_sandbox) == []
+
+
+def test_wait_false_returns_right_after_the_call(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
+    ts = aws_sandbox.client(SERVICE)
+    name = names["instance"]
+    cleanup.append(name)
+    params = {
+        "name": name,
+        "password": PASSWORD,
+        "organization": "ons",
+        "bucket": "telemetry",
+        "db_instance_type": "db.influx.medium",
+        "allocated_storage": 20,
+        "vpc_subnet_ids": aws_vpc.subnet_ids,
+        "vpc_security_group_ids": [aws_vpc.security_group_id],
+        "wait": False,
+    }
+    aws_sandbox.control.set_delay(5)  # long enough that CREATING is observable after the module returns
+    try:
+        r = run(aws_sandbox, tmp_path, ("create", MODULE, params))
+        assert r.rc == 0, r.stdout[-3000:]
+        assert r.task("create")["instance"]["status"] == "CREATING"
+        assert ts.get_db_instance(identifier=r.task("create")["instance"]["id"])["status"] == "CREATING"
+    finally:
+        aws_sandbox.control.set_delay(0.5)
+
+
+BAD_INPUTS = [
+    ({"name": "1-starts-with-digit"}, "name must match the pattern"),
+    ({"password": "short1"}, "password must have between 8 and 64 characters"),
+    ({"password": "has-symbols-1234"}, "password must match the pattern"),
+    ({"allocated_storage": 10}, "allocated_storage must be between 20 and 15360"),
+    ({"db_storage_type": "InfluxIOIncludedT3", "allocated_storage": 100}, "allocated_storage 100 is too small"),
+    ({"port": 8090}, "port 8090 is reserved"),
+    ({"port": 7790}, "port 7790 is reserved"),
+    ({"port": 80}, "port must be between 1024 and 65535"),
+    ({"vpc_subnet_ids": ["not-a-subnet"]}, "vpc_subnet_ids[0] must match the pattern"),
+    ({"vpc_security_group_ids": ["sg-1", "sg-2", "sg-3", "sg-4", "sg-5", "sg-6"]}, "vpc_security_group_ids must have"),
+    ({"maintenance_schedule": {"timezone": "UTC", "preferred_maintenance_window": "Sunday"}},
+     "maintenance_schedule.preferred_maintenance_window must match"),
+    ({"log_delivery_configuration": {"s3_configuration": {"bucket_name": "UPPER", "enabled": True}}},
+     "log_delivery_configuration.s3_configuration.bucket_name must match"),
+    ({"db_backup_configurations": [{"type": "DAILY", "retention_days": 999, "enabled": True}]},
+     "db_backup_configurations[0].retention_days must be between 1 and 365"),
+    ({"db_instance_type": "db.influx.tiny"}, "value of db_instance_type must be one of"),
+]
+
+
+def test_bad_input_fails_before_any_request(aws_sandbox, aws_vpc, tmp_path, names):
+    base = {
+        "name": names["instance"],
+        "password": PASSWORD,
+        "db_instance_type": "db.influx.medium",
+        "allocated_storage": 20,
+        "vpc_subnet_ids": aws_vpc.subnet_ids,
+        "vpc_security_group_ids": [aws_vpc.security_group_id],
+    }
+    tasks = [(f"bad{i}", MODULE, dict(base, **changes), {"ignore_errors": True}) for i, (changes, _message) in enumerate(BAD_INPUTS)]
+    aws_sandbox.control.reset_requests()
+    r = run(aws_sandbox, tmp_path, *tasks, verbosity=3)
+    for i, (_changes, message) in enumerate(BAD_INPUTS):
+        task = r.task(f"bad{i}")
+        assert task["failed"] is True, (i, task)
+        assert message in task["msg"], (message, task["msg"])
+    # not one request at all, let alone a mutating one
+    assert [q for q in aws_sandbox.control.requests() if q["service"] == SERVICE] == []
+    assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
+
+
+def test_kms_key_by_id_arn_or_alias_is_the_same_key(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
+    kms = aws_sandbox.client("kms")
+    key = kms.create_key(Description="influxdb")["KeyMetadata"]
+    alias = f"alias/{names['instance']}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    name = names["instance"]
+    cleanup.append(name)
+    params = {
+        "name": name,
+        "password": PASSWORD,
+        "organization": "ons",
+        "bucket": "telemetry",
+        "db_instance_type": "db.influx.medium",
+        "allocated_storage": 20,
+        "vpc_subnet_ids": aws_vpc.subnet_ids,
+        "vpc_security_group_ids": [aws_vpc.security_group_id],
+        "kms_key_id": key["Arn"],
+        "wait_timeout": 120,
+    }
+    r = run(aws_sandbox, tmp_path, ("create", MODULE, params))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert aws_sandbox.client(SERVICE).get_db_instance(identifier=r.task("create")["instance"]["id"])["kmsKeyId"] == key["Arn"]
+    aws_sandbox.control.reset_requests()
+    r = run(
+        aws_sandbox, tmp_path,
+        ("by id", MODULE, dict(params, kms_key_id=key["KeyId"])),
+        ("by alias", MODULE, dict(params, kms_key_id=alias)),
+        ("other key", MODULE, dict(params, kms_key_id=kms.create_key()["KeyMetadata"]["KeyId"]), {"ignore_errors": True}),
+    )
+    assert r.task("by id")["changed"] is False
+    assert r.task("by alias")["changed"] is False
+    assert r.task("other key")["failed"] is True and "kms_key_id (current: " in r.task("other key")["msg"]
+    assert mutating(aws_sandbox) == []
