@@ -11,7 +11,7 @@ mkdir -p "$dest"
 # Copy what the collection is made of: git-tracked and new untracked files, without the venv,
 # the in-tree collections symlink, the sandbox, benchmarks or caches.
 (cd "$repo" && git ls-files --cached --others --exclude-standard -z \
-  | grep -zv -E '^(collections|sandbox|bench|\.venv|\.ansible|\.sandbox|\.cache)/' \
+  | grep -zv -E '^(collections|sandbox|bench|tests/sandbox|\.venv|\.ansible|\.sandbox|\.cache)/' \
   | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
   | tar --null -T - -cf -) | tar -xf - -C "$dest"
 # The collections ours depends on, next to it, as ansible-galaxy would install them (their doc

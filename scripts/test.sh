@@ -5,7 +5,7 @@
 #   scripts/test.sh pytest molecule only those
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 venv=${VENV:-$repo/.venv}
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_HOME="$repo/.ansible" ANSIBLE_CONFIG="$repo/ansible.cfg"

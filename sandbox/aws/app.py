@@ -1,0 +1,203 @@
+"""The sandbox's front WSGI app: control endpoints under ``/_sandbox/``, the request log, fault
+injection, our own Timestream for InfluxDB backend, and moto for everything else."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sandbox.aws import ec2_fixes
+from sandbox.aws.faults import FaultError, FaultInjector, render
+from sandbox.aws.requestlog import RequestLog, classify
+from sandbox.aws.timestream_influxdb import (
+    TARGET_PREFIX,
+    LifecycleConfig,
+    TimestreamInfluxDBApp,
+    TimestreamInfluxDBBackend,
+    account_from_environ,
+)
+
+StartResponse = Callable[..., Any]
+
+
+def _json_response(
+    start_response: StartResponse, status: int, payload: Any
+) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+    }.get(status, "OK")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back for the app behind us."""
+    if environ.get("CONTENT_LENGTH"):
+        try:
+            length = int(environ["CONTENT_LENGTH"])
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+    elif environ.get("wsgi.input_terminated"):
+        body = environ["wsgi.input"].read()  # chunked: the server ends the stream
+    else:
+        return b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class SandboxApp:
+    def __init__(self, delay: float = 1.0) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            create_backend_app,
+        )
+
+        ec2_fixes.apply()
+        self.config = LifecycleConfig(delay)
+        self.timestream = TimestreamInfluxDBBackend(self.config)
+        self.timestream_app = TimestreamInfluxDBApp(self.timestream)
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.log = RequestLog()
+        self.faults = FaultInjector()
+        self.server_info: dict[str, Any] = {"pid": os.getpid()}
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or ""
+        if path.startswith("/_sandbox/") or path == "/_sandbox":
+            return self._control(environ, start_response, path)
+        body = _read_body(environ)
+        info = classify(environ, body)
+        rule = self.faults.match(info)
+        if rule is not None:
+            status, headers, payload = render(rule, info)
+            self.log.record(info, status, fault=rule["kind"])
+            start_response(
+                f"{status} {'Bad Request' if status == 400 else 'Error'}", headers
+            )
+            return [payload]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(TARGET_PREFIX + "."):
+            return self._timestream(environ, start_response, info, body, target)
+        captured: dict[str, int] = {}
+
+        def capturing_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            captured["status"] = int(status.split(" ", 1)[0])
+            return (
+                start_response(status, headers, exc_info)
+                if exc_info
+                else start_response(status, headers)
+            )
+
+        try:
+            result = self.moto(environ, capturing_start_response)
+            chunks = list(result)
+            if hasattr(result, "close"):
+                result.close()
+        except Exception:
+            self.log.record(info, 500)
+            raise
+        self.log.record(info, captured.get("status", 500))
+        return chunks
+
+    def _timestream(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        info: Any,
+        body: bytes,
+        target: str,
+    ) -> list[bytes]:
+        operation = target.split(".", 1)[1]
+        status, payload = self.timestream_app.handle(
+            operation, body, account_from_environ(environ), info.region
+        )
+        data = json.dumps(payload).encode()
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("Content-Length", str(len(data))),
+        ]
+        if status >= 300:
+            headers.append(("x-amzn-ErrorType", payload.get("__type", "")))
+        self.log.record(info, status)
+        start_response(f"{status} {'OK' if status < 300 else 'Error'}", headers)
+        return [data]
+
+    # ------------------------------------------------------------------ control
+    def _control(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        name = path[len("/_sandbox/") :].strip("/")
+        try:
+            if name == "health" and method == "GET":
+                return _json_response(
+                    start_response, 200, {"status": "ok", **self.server_info}
+                )
+            if name == "requests":
+                if method == "GET":
+                    return _json_response(start_response, 200, self.log.entries())
+                if method == "DELETE":
+                    self.log.reset()
+                    return _json_response(start_response, 200, [])
+            if name == "faults":
+                if method == "GET":
+                    return _json_response(start_response, 200, self.faults.rules())
+                if method == "PUT":
+                    rules = json.loads(_read_body(environ) or b"[]")
+                    if isinstance(rules, dict) and set(rules) == {"rules"}:
+                        rules = rules["rules"]
+                    return _json_response(
+                        start_response, 200, self.faults.set_rules(rules)
+                    )
+                if method == "DELETE":
+                    self.faults.clear()
+                    return _json_response(start_response, 200, [])
+            if name == "config":
+                if method == "GET":
+                    return _json_response(
+                        start_response, 200, {"delay": self.config.delay}
+                    )
+                if method == "PUT":
+                    cfg = json.loads(_read_body(environ) or b"{}")
+                    if not isinstance(cfg, dict):
+                        raise FaultError("config must be an object")
+                    unknown = set(cfg) - {"delay"}
+                    if unknown:
+                        raise FaultError(f"unknown config keys: {sorted(unknown)}")
+                    if "delay" in cfg:
+                        delay = cfg["delay"]
+                        if (
+                            isinstance(delay, bool)
+                            or not isinstance(delay, (int, float))
+                            or delay < 0
+                        ):
+                            raise FaultError("delay must be a number >= 0")
+                        self.config.delay = delay
+                    return _json_response(
+                        start_response, 200, {"delay": self.config.delay}
+                    )
+            if name in ("health", "requests", "faults", "config"):
+                return _json_response(
+                    start_response, 405, {"error": f"{method} not allowed on {path}"}
+                )
+            return _json_response(
+                start_response, 404, {"error": f"no control endpoint {path}"}
+            )
+        except (ValueError, FaultError) as e:
+            return _json_response(start_response, 400, {"error": str(e)})

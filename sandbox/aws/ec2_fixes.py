@@ -1,0 +1,30 @@
+"""Corrections to moto's EC2 where it differs from AWS.
+
+NAT gateway tags: moto maps the ``nat-`` id prefix to the resource type ``nat-gateway`` (its
+``EC2_PREFIX_TO_RESOURCE`` table, used by DescribeTags for both the ``resource-type`` filter and
+the reported ``ResourceType``). AWS says ``natgateway``, and amazon.aws ec2_vpc_nat_gateway reads
+tags with ``describe_tags(Filters=[resource-type=natgateway, ...])``: under moto it found none and
+re-applied the tags on every run (changed every run).
+"""
+
+from __future__ import annotations
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    from moto.ec2 import utils as ec2_utils
+    from moto.ec2.models import tags as ec2_tags
+
+    nat_prefix = ec2_utils.EC2_RESOURCE_TO_PREFIX["nat-gateway"]
+    # The same dict object is imported by moto.ec2.models.tags; patch it in place (and both names
+    # in case a future moto copies it).
+    for table in {
+        id(t): t
+        for t in (ec2_utils.EC2_PREFIX_TO_RESOURCE, ec2_tags.EC2_PREFIX_TO_RESOURCE)
+    }.values():
+        table[nat_prefix] = "natgateway"
+    _applied = True

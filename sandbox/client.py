@@ -1,0 +1,161 @@
+"""Talk to a running AWS sandbox: its control endpoints and boto3 clients pointed at it.
+
+control = SandboxControl("http://127.0.0.1:4566")
+control.reset_requests()
+...
+assert control.mutating_requests("ec2") == []
+ec2 = boto3_client(endpoint, "ec2")
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+REGION = "us-east-1"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+def sandbox_env(endpoint: str) -> dict[str, str]:
+    """Environment variables that point AWS SDKs, the AWS CLI and amazon.aws modules at the sandbox."""
+    return {
+        **CREDENTIALS,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+
+
+def boto3_client(
+    endpoint: str,
+    service: str,
+    region: str = REGION,
+    access_key: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A boto3 client for ``service`` against the sandbox, with dummy credentials.
+
+    ``access_key``: a distinct access key id (same account) whose requests can then be told apart
+    in the request log and targeted by fault rules, when several tests share one sandbox.
+    """
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=access_key or CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        **kwargs,
+    )
+
+
+class SandboxControlError(RuntimeError):
+    pass
+
+
+class SandboxControl:
+    """The sandbox's ``/_sandbox/`` control endpoints."""
+
+    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, name: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(
+            f"{self.endpoint}/_sandbox/{name}", data=data, method=method
+        )
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            raise SandboxControlError(
+                f"{method} /_sandbox/{name}: {e.code} {e.read().decode(errors='replace')}"
+            ) from e
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def requests(self, access_key: str | None = None) -> list[dict[str, Any]]:
+        """Every AWS request since the last reset (only those signed with ``access_key`` if given):
+        {seq, time, service, operation, mutating, status, region, access_key[, fault]}."""
+        entries = self._call("GET", "requests")
+        return [
+            e
+            for e in entries
+            if access_key is None or e.get("access_key") == access_key
+        ]
+
+    def reset_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def mutating_requests(
+        self, service: str | None = None, access_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.requests(access_key)
+            if r["mutating"] and (service is None or r["service"] == service)
+        ]
+
+    def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the fault rules: [{service, operation?, kind: throttle|server_error, rate?, count?, status?}]."""
+        return self._call("PUT", "faults", rules)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "faults")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def set_delay(self, seconds: float) -> None:
+        """Seconds each Timestream for InfluxDB lifecycle transition takes."""
+        self._call("PUT", "config", {"delay": seconds})
+
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "config")
+
+
+def wait_for(
+    predicate: Any,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> Any:
+    """Poll ``predicate()`` until it returns a truthy value (returned) or ``timeout`` seconds pass."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"timed out after {timeout}s waiting for {what}; last value: {last!r}"
+            )
+        time.sleep(interval)
+
+
+def wait_for_db_instance(
+    client: Any, identifier: str, status: str = "AVAILABLE", timeout: float = 30.0
+) -> Any:
+    """Wait until GetDbInstance reports ``status`` (or, for status "DELETED", until it is gone)."""
+
+    def check() -> Any:
+        try:
+            inst = client.get_db_instance(identifier=identifier)
+        except client.exceptions.ResourceNotFoundException:
+            return {"status": "DELETED"} if status == "DELETED" else None
+        return inst if inst["status"] == status else None
+
+    return wait_for(check, timeout, what=f"DB instance {identifier} to be {status}")
