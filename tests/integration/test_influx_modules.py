@@ -162,7 +162,12 @@ def get_org(influx: InfluxServer, name: str) -> Any:
 
 def get_user(influx: InfluxServer, name: str) -> Any:
     with influx.client() as client:
-        users = client.users_api().find_users(name=name).users or []
+        try:
+            users = client.users_api().find_users(name=name).users or []
+        except ApiException as exc:
+            if exc.status == 404:  # InfluxDB answers a lookup by a name it does not know with 404
+                return None
+            raise
     return next((u for u in users if u.name == name), None)
 
 

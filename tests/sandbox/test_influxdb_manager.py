@@ -1,0 +1,286 @@
+"""The instance-server manager behind the AWS sandbox, TLS, and the standalone server process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+
+from sandbox import instance_servers
+from sandbox.influxdb import InfluxInstanceManager, install
+from sandbox.influxdb.auth import ORG_TYPES
+from tests.sandbox.influx_server import _Contract, running_influx
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = 1_700_000_000_000_000_000
+
+
+def _auth(instance_id: str, name: str = "db1") -> instance_servers.InstanceAuth:
+    return instance_servers.InstanceAuth(
+        instance_id=instance_id,
+        name=name,
+        username="admin",
+        password="Passw0rdPassw0rd",
+        organization="ons",
+        bucket="raw",
+        port=8086,
+    )
+
+
+@pytest.fixture
+def manager(tmp_path):
+    m = InfluxInstanceManager(tmp_path / "state")
+    drift: list[str] = []
+    m.drift = drift
+    yield m
+    m.stop_all()
+    assert drift == [], "responses drifted from the InfluxDB contract:\n" + "\n".join(
+        drift
+    )
+
+
+def _watch(manager, instance_id):
+    """Validate every response of a managed server against the contract."""
+    srv = manager.server(instance_id)
+    contract = _Contract.get()
+
+    def observe(req, resp):
+        problem = contract.check(req, resp, srv.url)
+        if problem:
+            manager.drift.append(problem)
+
+    srv.observers.append(observe)
+
+
+def _all_access_token(
+    url: str, org: str, username: str, password: str, ca: str | None = None
+) -> str:
+    """What an operator does on Timestream: sign in with username/password, create a token."""
+    kwargs = {"ssl_ca_cert": ca} if ca else {}
+    with InfluxDBClient(
+        url=url, username=username, password=password, org=org, **kwargs
+    ) as client:
+        org_id = client.organizations_api().find_organizations(org=org)[0].id
+        perms = [
+            {"action": a, "resource": {"type": t, "orgID": org_id}}
+            for t in ORG_TYPES
+            for a in ("read", "write")
+        ]
+        return (
+            client.authorizations_api()
+            .create_authorization(org_id=org_id, permissions=perms)
+            .token
+        )
+
+
+def test_managed_instance_is_onboarded_and_token_is_not_handed_out(manager):
+    host, port = manager.start(_auth("i-1"))
+    _watch(manager, "i-1")
+    assert host == "127.0.0.1" and port != 8086
+    assert manager.start(_auth("i-1")) == (host, port)  # reuse
+    url = f"http://{host}:{port}"
+    assert requests.get(url + "/api/v2/setup").json() == {"allowed": False}
+    assert requests.get(url + "/api/v2/buckets").status_code == 401
+    token = _all_access_token(url, "ons", "admin", "Passw0rdPassw0rd")
+    with InfluxDBClient(url=url, token=token, org="ons") as client:
+        assert "raw" in {b.name for b in client.buckets_api().find_buckets().buckets}
+        client.write_api(write_options=SYNCHRONOUS).write("raw", "ons", f"m v=1 {T0}")
+        tables = client.query_api().query(
+            'from(bucket: "raw") |> range(start: 0) |> count()'
+        )
+        assert [r.get_value() for t in tables for r in t.records] == [1]
+    with InfluxDBClient(
+        url=url, username="admin", password="wrong", org="ons"
+    ) as client:
+        with pytest.raises(Exception) as exc:
+            client.buckets_api().find_buckets()
+        assert getattr(exc.value, "status", None) == 401
+
+
+def test_snapshot_restore_and_stop(manager):
+    host, port = manager.start(_auth("i-1"))
+    _watch(manager, "i-1")
+    url = f"http://{host}:{port}"
+    token = _all_access_token(url, "ons", "admin", "Passw0rdPassw0rd")
+    with InfluxDBClient(url=url, token=token, org="ons") as client:
+        client.write_api(write_options=SYNCHRONOUS).write("raw", "ons", f"m v=1 {T0}")
+        manager.snapshot("i-1", "b-1")
+        client.write_api(write_options=SYNCHRONOUS).write(
+            "raw", "ons", f"m v=2 {T0 + 1}"
+        )
+
+    host2, port2 = manager.restore("b-1", _auth("i-2", "db2"))
+    _watch(manager, "i-2")
+    assert port2 != port
+    url2 = f"http://{host2}:{port2}"
+    # the backup's users, tokens and data came back; the later write did not
+    with InfluxDBClient(url=url2, token=token, org="ons") as client:
+        tables = client.query_api().query('from(bucket: "raw") |> range(start: 0)')
+        assert [r.get_value() for t in tables for r in t.records] == [1.0]
+    assert _all_access_token(url2, "ons", "admin", "Passw0rdPassw0rd")
+
+    data_dir = manager.data_dir("i-1")
+    assert data_dir.exists()
+    manager.stop("i-1")
+    assert not data_dir.exists()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/ping", timeout=5)
+    manager.stop("i-unknown")  # ignored
+    manager.delete_snapshot("b-1")
+    assert not manager.backup_dir("b-1").exists()
+    manager.delete_snapshot("b-unknown")
+    # i-2 still serves
+    assert requests.get(url2 + "/ping").status_code == 204
+    manager.stop_all()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url2 + "/ping", timeout=5)
+
+
+def test_install_replaces_the_null_manager(tmp_path):
+    previous = instance_servers.get_manager()
+    try:
+        m = install(tmp_path, tls=False)
+        assert instance_servers.get_manager() is m
+        host, port = instance_servers.get_manager().start(_auth("i-9"))
+        assert requests.get(f"http://{host}:{port}/health").json()["status"] == "pass"
+        assert (tmp_path / "influxdb" / "instances" / "i-9").is_dir()
+        m.stop_all()
+    finally:
+        instance_servers.install_manager(previous)
+
+
+def test_managed_servers_with_tls(tmp_path):
+    m = InfluxInstanceManager(tmp_path / "state", tls=True)
+    try:
+        host, port = m.start(_auth("i-t"))
+        url = f"https://{host}:{port}"
+        ca = str(m.ca_path)
+        assert requests.get(url + "/health", verify=ca).status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url + "/health")
+        token = _all_access_token(url, "ons", "admin", "Passw0rdPassw0rd", ca=ca)
+        assert token
+    finally:
+        m.stop_all()
+
+
+def test_tls_server_with_generated_ca(tmp_path):
+    with running_influx(tmp_path, tls=True) as influx:
+        assert influx.url.startswith("https://127.0.0.1:")
+        client = influx.client()  # verifies with the generated CA
+        assert client.ping() is True
+        assert influx.bucket in {
+            b.name for b in client.buckets_api().find_buckets().buckets
+        }
+        client.write_api(write_options=SYNCHRONOUS).write(
+            influx.bucket, influx.org, f"m v=1 {T0}"
+        )
+        # https://localhost works too (the certificate names both)
+        assert (
+            requests.get(
+                influx.url.replace("127.0.0.1", "localhost") + "/health",
+                verify=influx.ca_path,
+            ).status_code
+            == 200
+        )
+        # without the CA the certificate is refused
+        with InfluxDBClient(
+            url=influx.url, token=influx.token, org=influx.org
+        ) as no_ca:
+            with pytest.raises(Exception) as exc:
+                no_ca.buckets_api().find_buckets()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(exc.value)
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(influx.url + "/health")
+        # and verification can be switched off, as validate_certs: false does
+        insecure = influx.client(verify_ssl=False)
+        assert insecure.ping() is True
+
+
+def _start_standalone(data_dir: Path, *extra: str):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.influxdb",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = {}
+    try:
+        first = proc.stdout.readline().strip()
+        assert first.startswith("READY "), first + proc.stderr.read()
+        lines["READY"] = first.split(" ", 1)[1]
+        expected = 1 if "--tls" in extra else 0
+        for _ in range(expected):
+            key, _, value = proc.stdout.readline().strip().partition(" ")
+            lines[key] = value
+        return proc, lines
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def _stop(proc) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_standalone_process(tmp_path):
+    data_dir = tmp_path / "standalone"
+    proc, lines = _start_standalone(
+        data_dir,
+        "--setup",
+        "admin:password123:ons:raw",
+        "--tls",
+        "--token",
+        "operator-token-for-test",
+    )
+    try:
+        url, ca = lines["READY"], lines["CA"]
+        assert url.startswith("https://127.0.0.1:")
+        with InfluxDBClient(
+            url=url, token="operator-token-for-test", org="ons", ssl_ca_cert=ca
+        ) as client:
+            client.write_api(write_options=SYNCHRONOUS).write(
+                "raw", "ons", f"m v=7 {T0}"
+            )
+    finally:
+        assert _stop(proc) == 0
+    # restarted on the same data dir: setup is kept, data too
+    proc, lines = _start_standalone(data_dir, "--setup", "admin:password123:ons:raw")
+    try:
+        url = lines["READY"]
+        assert url.startswith("http://")
+        with InfluxDBClient(
+            url=url, token="operator-token-for-test", org="ons"
+        ) as client:
+            tables = client.query_api().query('from(bucket: "raw") |> range(start: 0)')
+            assert [r.get_value() for t in tables for r in t.records] == [7.0]
+    finally:
+        assert _stop(proc) == 0
