@@ -4,7 +4,7 @@ that back them.
 The AWS sandbox calls ``get_manager().start(...)`` when an instance becomes AVAILABLE for the first
 time (after CREATING, or after a restore) and ``get_manager().stop(instance_id)`` when it is
 deleted. CreateDbBackup calls ``snapshot``, RestoreFromDbBackup calls ``restore`` (instead of ``start``) and
-DeleteDbBackup calls ``delete_snapshot``. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
+DeleteDbBackup calls ``delete_snapshot``; an UpdateDbInstance that changes the port calls ``rebind``. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
 and port. ``install_manager`` replaces the manager (sandbox.influxdb installs the real one).
 """
 
@@ -38,6 +38,9 @@ class InstanceServerManager(Protocol):
     def stop_all(self) -> None:
         """Stop every server (sandbox shutdown)."""
 
+    def rebind(self, instance_id: str, port: int) -> tuple[str, int]:
+        """Move the instance's server to another port, keeping its data (UpdateDbInstance port)."""
+
     def snapshot(self, instance_id: str, backup_id: str) -> None:
         """Keep a copy of the instance's data under backup_id (CreateDbBackup)."""
 
@@ -59,6 +62,9 @@ class NullManager:
 
     def stop_all(self) -> None:
         return None
+
+    def rebind(self, instance_id: str, port: int) -> tuple[str, int]:
+        return ("127.0.0.1", port)
 
     def snapshot(self, instance_id: str, backup_id: str) -> None:
         return None
