@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed when missing (needs root, as in CI):
 #   influxdb    InfluxDB 1.6.7, the reference line-protocol parser for the differential test
-#   shellcheck (the package) so ansible-test sanity checks our shell scripts instead of skipping them
+#   the shellcheck package, so ansible-test sanity checks our shell scripts instead of skipping them
 # Debian's influxdb package may try to start its own daemon: we stop nothing by name and start
 # our own influxd on 127.0.0.1 in the tests; policy-rc.d keeps the package from starting one.
 set -euo pipefail

@@ -92,7 +92,7 @@ def _start_sandbox(
     deadline = time.monotonic() + SANDBOX_START_TIMEOUT
     buffer = b""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        ready = select.select([proc.stdout], [], [], 0.2)[0]
         if ready:
             chunk = os.read(proc.stdout.fileno(), 4096)
             if not chunk:
