@@ -16,6 +16,9 @@ options:
   url:
     description:
       - Base URL of the InfluxDB v2 server, for example C(https://mydb-abc123.us-east-1.timestream-influxdb.amazonaws.com:8086).
+      - The modules add C(/api/v2) to it themselves; a URL ending in C(/api/v2) is refused before any request.
+      - A URL that reaches a server without the InfluxDB v2 API (an HTTP 404 that is not InfluxDB's answer about a
+        missing resource) fails the task naming O(url); it is never taken to mean that the resource does not exist.
       - If not set, the value of the E(INFLUX_HOST) environment variable is used.
     type: str
     required: true

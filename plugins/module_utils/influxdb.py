@@ -11,7 +11,8 @@ connection (token, or username/password signed in for a session), a thin JSON wr
 InfluxDB v2 API built on influxdb-client's transport, and the translation of every transport or
 API failure into an ``InfluxDBModuleError`` with a message a person can act on.
 
-Nothing here calls ``exit_json`` or ``fail_json``: functions return values or raise.
+Nothing here calls ``exit_json`` or ``fail_json`` except ``run_module``, the one runner every module's
+``main()`` hands its work to: all other functions return values or raise.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,7 +25,7 @@ import re
 import traceback
 import warnings
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 INFLUXDB_CLIENT_IMPORT_ERROR = None
 try:
@@ -55,6 +56,10 @@ PAGE_SIZE = 100
 MAX_PAGES = 1000
 
 _ID_RE = re.compile(r"^[0-9a-f]{16}$")
+_API_SUFFIX_RE = re.compile(r"/api/v2/*$", re.IGNORECASE)
+#: What to tell the user when a request path does not exist on the server ``url`` points at.
+URL_HINT = ("check url: it must be the base URL of the InfluxDB v2 server, such as https://influxdb.example.com:8086, "
+            "without a path (the modules add /api/v2 themselves)")
 _PERMISSION_RE = re.compile(r"\b(read|write):[A-Za-z0-9_/-]+")
 
 
@@ -129,6 +134,11 @@ def validate_connection_params(params):
         raise InfluxDBModuleError(
             "url must be an http:// or https:// URL such as https://influxdb.example.com:8086, got %r" % url
         )
+    if _API_SUFFIX_RE.search(url):
+        raise InfluxDBModuleError(
+            "url must be the base URL of the server without /api/v2 (the modules add it), such as %r; got %r"
+            % (_API_SUFFIX_RE.sub("", url), url)
+        )
     timeout = params.get("timeout")
     if timeout is not None and timeout <= 0:
         raise InfluxDBModuleError("timeout must be a positive number of seconds, got %s" % timeout)
@@ -145,6 +155,38 @@ def looks_like_id(value):
 # --------------------------------------------------------------------------------------------
 # Error translation
 # --------------------------------------------------------------------------------------------
+
+def _api_body(exc):
+    """The error body InfluxDB sent as a dict, or None (no body, not JSON, not an object)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_resource_not_found(exc):
+    """True if ``exc`` is InfluxDB's 404 for a resource (or name filter) that does not exist.
+
+    InfluxDB answers a lookup that matches nothing with a JSON error ``{"code": "not found", "message":
+    "bucket \"x\" not found"}`` (or ``organization name "x" not found``, ``unable to find DBRP``...). A request
+    to a path the server does not have is also a 404, ``{"code": "not found", "message": "path not found"}``,
+    and a server (or proxy) that is not InfluxDB answers 404 with some other body; neither means "absent":
+    they mean ``url`` is wrong.
+    """
+    if getattr(exc, "status", None) != 404:
+        return False
+    data = _api_body(exc)
+    if not data or data.get("code") != "not found":
+        return False
+    message = str(data.get("message") or "").strip().lower()
+    return bool(message) and message != "path not found"
+
 
 def _api_message(exc):
     """The ``message`` InfluxDB put in an error body (or the raw body, or the reason)."""
@@ -208,6 +250,11 @@ def translate_error(exc, url, action, permission=None):
                 % (action, message or "forbidden",
                    " (the credentials need %s)" % needed if needed else ""), status=status)
         if status == 404:
+            if not is_resource_not_found(exc):
+                return InfluxDBModuleError(
+                    "Not found (HTTP 404) while %s: %s answered %r, which is not an InfluxDB v2 API answer about a "
+                    "missing resource; %s" % (action, url, (message or "not found")[:200], URL_HINT),
+                    status=status)
             return InfluxDBModuleError("Not found (HTTP 404) while %s: %s" % (action, message or "not found"),
                                        status=status)
         return InfluxDBModuleError("InfluxDB answered HTTP %s while %s: %s" % (status, action, message),
@@ -317,7 +364,8 @@ class InfluxDBConnection(object):
     def request(self, method, path, action, query=None, body=None, permission=None, allow_404=False):
         """Send one request to ``/api/v2<path>``; return the decoded JSON body (None for 204).
 
-        ``action`` and ``permission`` feed the error message. With ``allow_404`` a 404 returns None.
+        ``action`` and ``permission`` feed the error message. With ``allow_404`` InfluxDB's "not found" for a
+        resource returns None; any other 404 (a path the server does not have: ``url`` is wrong) raises.
         """
         if self.auth_kind == "password" and not self._signed_in:
             self.sign_in()
@@ -340,7 +388,7 @@ class InfluxDBConnection(object):
             err = translate_error(exc, self.url, action, permission)
             if err is None:
                 raise
-            if allow_404 and err.status == 404:
+            if allow_404 and is_resource_not_found(exc):
                 return None
             raise err
         if not raw:
@@ -355,7 +403,8 @@ class InfluxDBConnection(object):
         """Walk a list endpoint page by page (``limit``/``offset``) and return every item.
 
         InfluxDB answers a name filter that matches nothing with 404 (``organization name "x" not found``);
-        that is an empty list here.
+        that is an empty list here. Any other 404 (``path not found``, a body that is not InfluxDB's) raises,
+        naming ``url``: a wrong URL must never read as "nothing exists".
         """
         items = []
         offset = 0
@@ -371,14 +420,17 @@ class InfluxDBConnection(object):
         return items
 
     # -- organizations ---------------------------------------------------------------------
-    def find_org(self, name_or_id, action=None):
-        """Resolve an organization by name (exact) or by id; return its dict or None."""
+    def find_org(self, name_or_id, action=None, by_id=True):
+        """Resolve an organization by name (exact) or, with ``by_id``, by id; return its dict or None.
+
+        ``by_id=False`` is the exact-name lookup (an id given as a name must not match another organization).
+        """
         action = action or "looking up organization %r" % name_or_id
         orgs = self.list_paginated("/orgs", "orgs", action, query={"org": name_or_id}, permission="read:orgs")
         named = [o for o in orgs if o.get("name") == name_or_id]
         if named:
             return named[0]
-        if looks_like_id(name_or_id):
+        if by_id and looks_like_id(name_or_id):
             return self.request("GET", "/orgs/%s" % name_or_id, action, permission="read:orgs", allow_404=True)
         return None
 
@@ -489,6 +541,45 @@ def connect(params, environ=None):
         conn.close()
         raise
     return conn
+
+
+# --------------------------------------------------------------------------------------------
+# The one runner of every influx_* module
+# --------------------------------------------------------------------------------------------
+
+def run_module(module_kwargs, run, validate_params=None):
+    """Build the AnsibleModule, check the options, connect, ``run``, close, and exit.
+
+    ``module_kwargs`` is what ``influxdb_module_kwargs`` returns; ``validate_params(params)`` checks the
+    module's own options before any request (it raises ``InfluxDBModuleError``); ``run(conn, params,
+    check_mode)`` does the work and returns the result dict, whose ``diff`` is dropped unless diff mode is
+    on. The credentials are registered as no_log values, so they are masked in any output. This is the only
+    function here that exits (``exit_json`` / ``fail_json``).
+    """
+    module = AnsibleModule(**module_kwargs)
+    if not HAS_INFLUXDB_CLIENT:
+        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
+                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
+    conn = None
+    result = None
+    failure = None
+    try:
+        if validate_params is not None:
+            validate_params(module.params)
+        conn = connect(module.params)
+        for secret in conn.secret_values:
+            module.no_log_values.add(secret)
+        result = run(conn, module.params, module.check_mode)
+    except InfluxDBModuleError as exc:
+        failure = exc
+    finally:
+        if conn is not None:
+            conn.close()
+    if failure is not None:
+        module.fail_json(msg=failure.msg, status=failure.status, **failure.details)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
 
 
 # --------------------------------------------------------------------------------------------

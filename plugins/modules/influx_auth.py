@@ -20,7 +20,8 @@ description:
     existing authorization is matched by its O(description), which must be unique within the organization
     (the module fails if two authorizations of the organization share it). When its permissions or user differ
     from the task, it is replaced, a new authorization is created first and then the old one is deleted, which
-    invalidates the old token. Only its status is changed in place.
+    invalidates the old token. If deleting the old one fails, the new one is deleted again and the task fails; the
+    old token keeps working and the task can be run again. Only its status is changed in place.
   - The token is returned only when an authorization is created (or replaced). Register the result of such a
     task with C(no_log) set to V(true) and store the token at once, for example in AWS Secrets Manager; it cannot be
     read back later.
@@ -217,17 +218,12 @@ diff:
   sample: {"before": {"status": "active"}, "after": {"status": "inactive"}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    HAS_INFLUXDB_CLIENT,
-    INFLUXDB_CLIENT_IMPORT_ERROR,
-    INFLUXDB_CLIENT_REQUIREMENT,
     InfluxDBModuleError,
-    connect,
     diff_result,
     influxdb_module_kwargs,
     looks_like_id,
+    run_module,
 )
 
 RESOURCE_TYPES = [
@@ -411,6 +407,33 @@ def find_authorizations(conn, org_id, description):
             if a.get("description") == description and a.get("orgID", org_id) == org_id]
 
 
+def delete_replaced(conn, old, new, description, write_perm):
+    """Delete the authorization ``old`` that ``new`` (just created) replaces.
+
+    If that fails, delete ``new`` again (roll back) and raise: the old token keeps working, the new token (which
+    would be in no result) is not left behind, and the description stays unique so a rerun can try again.
+    """
+    try:
+        conn.request("DELETE", "/authorizations/%s" % old["id"],
+                     "deleting the replaced authorization %r (id %s)" % (description, old["id"]),
+                     permission=write_perm, allow_404=True)
+    except InfluxDBModuleError as exc:
+        try:
+            conn.request("DELETE", "/authorizations/%s" % new["id"],
+                         "rolling back: deleting the new authorization %r (id %s)" % (description, new["id"]),
+                         permission=write_perm, allow_404=True)
+        except InfluxDBModuleError as cleanup:
+            raise InfluxDBModuleError(
+                "Replacing authorization %r failed: %s. Rolling back by deleting the new authorization (id %s) "
+                "failed too: %s. Two authorizations now have this description and the new token is lost: "
+                "delete authorization %s by hand, then run the task again"
+                % (description, exc.msg, new["id"], cleanup.msg, new["id"]), status=exc.status)
+        raise InfluxDBModuleError(
+            "Replacing authorization %r failed: %s. Rolled back: the new authorization (id %s) was deleted again; "
+            "the old one (id %s) and its token are unchanged, so the task can be run again"
+            % (description, exc.msg, new["id"], old["id"]), status=exc.status)
+
+
 def run(conn, params, check_mode):
     validate_params(params)
     org = conn.require_org(params.get("org"))
@@ -477,9 +500,7 @@ def run(conn, params, check_mode):
         token = (created or {}).get("token")
         after = normalize(created)
         if current:
-            conn.request("DELETE", "/authorizations/%s" % current["id"],
-                         "deleting the replaced authorization %r (id %s)" % (description, current["id"]),
-                         permission=write_perm, allow_404=True)
+            delete_replaced(conn, current, after, description, write_perm)
             result["replaced_id"] = current["id"]
         if token:
             result["token"] = token
@@ -489,25 +510,7 @@ def run(conn, params, check_mode):
 
 
 def main():
-    module = AnsibleModule(**module_kwargs())
-    if not HAS_INFLUXDB_CLIENT:
-        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
-                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
-    conn = None
-    try:
-        validate_params(module.params)
-        conn = connect(module.params)
-        for secret in conn.secret_values:
-            module.no_log_values.add(secret)
-        result = run(conn, module.params, module.check_mode)
-    except InfluxDBModuleError as exc:
-        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
-    finally:
-        if conn is not None:
-            conn.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(module_kwargs(), run, validate_params)
 
 
 if __name__ == "__main__":

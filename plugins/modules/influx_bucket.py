@@ -150,18 +150,13 @@ diff:
   sample: {"before": {"retention": "4w2d"}, "after": {"retention": "1w"}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    HAS_INFLUXDB_CLIENT,
-    INFLUXDB_CLIENT_IMPORT_ERROR,
-    INFLUXDB_CLIENT_REQUIREMENT,
     InfluxDBModuleError,
-    connect,
     diff_result,
     format_duration,
     influxdb_module_kwargs,
     parse_duration,
+    run_module,
 )
 
 MIN_DURATION = 3600
@@ -330,25 +325,7 @@ def run(conn, params, check_mode):
 
 
 def main():
-    module = AnsibleModule(**influxdb_module_kwargs(argument_spec()))
-    if not HAS_INFLUXDB_CLIENT:
-        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
-                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
-    conn = None
-    try:
-        validate_params(module.params)
-        conn = connect(module.params)
-        for secret in conn.secret_values:
-            module.no_log_values.add(secret)
-        result = run(conn, module.params, module.check_mode)
-    except InfluxDBModuleError as exc:
-        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
-    finally:
-        if conn is not None:
-            conn.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(influxdb_module_kwargs(argument_spec()), run, validate_params)
 
 
 if __name__ == "__main__":

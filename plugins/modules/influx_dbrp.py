@@ -18,7 +18,9 @@ description:
     that speak InfluxQL and the 1.x API (C(/query), C(/write)) keep working against buckets.
   - A mapping is identified by its O(database) and O(retention_policy) within the organization.
   - Whether it is the database's default is updated in place; pointing it at another O(bucket) replaces it
-    (the old mapping is deleted, then the new one created, because InfluxDB cannot move a mapping).
+    (the old mapping is deleted, then the new one created, because InfluxDB cannot move a mapping and does not
+    allow two mappings with the same O(database) and O(retention_policy)). If creating the new mapping fails,
+    the old one is created again (with a new id) and the task fails.
   - Virtual mappings that InfluxDB derives from bucket names are not managed; a mapping created here takes
     precedence over them.
 author:
@@ -129,16 +131,11 @@ diff:
   sample: {"before": {"default": false}, "after": {"default": true}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    HAS_INFLUXDB_CLIENT,
-    INFLUXDB_CLIENT_IMPORT_ERROR,
-    INFLUXDB_CLIENT_REQUIREMENT,
     InfluxDBModuleError,
-    connect,
     diff_result,
     influxdb_module_kwargs,
+    run_module,
 )
 
 
@@ -238,6 +235,42 @@ def find_dbrp(conn, org_id, database, retention_policy):
     return found[0] if found else None
 
 
+def restore_body(current):
+    """The body that creates ``current`` (a normalized mapping) again."""
+    return {"orgID": current["org_id"], "bucketID": current["bucket_id"], "database": current["database"],
+            "retention_policy": current["retention_policy"], "default": bool(current.get("default"))}
+
+
+def replace_mapping(conn, current, desired, label, write_perm):
+    """Point the mapping ``current`` at another bucket; return the new mapping (normalized).
+
+    InfluxDB refuses a second mapping with the same organization, database and retention policy (409 "another DBRP
+    mapping with same orgID, db, and rp exists") and cannot change a mapping's bucket, so the old mapping is
+    deleted first. If creating the new one then fails, the old one is created again before raising, so InfluxQL
+    clients do not lose the database/retention policy.
+    """
+    org_id = current["org_id"] or desired["org_id"]
+    conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s to replace it" % label,
+                 query={"orgID": org_id}, permission=write_perm, allow_404=True)
+    try:
+        return normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
+                                             body=create_body(desired, current), permission=write_perm)))
+    except InfluxDBModuleError as exc:
+        try:
+            restored = normalize(unwrap(conn.request(
+                "POST", "/dbrps", "recreating the previous DBRP mapping %s" % label,
+                body=restore_body(dict(current, org_id=org_id)), permission=write_perm)))
+        except InfluxDBModuleError as cleanup:
+            raise InfluxDBModuleError(
+                "Replacing DBRP mapping %s failed: %s. The old mapping (to bucket %s) had been deleted and "
+                "recreating it failed too: %s. InfluxQL clients of %s have no mapping now; run the task again"
+                % (label, exc.msg, current["bucket_id"], cleanup.msg, label), status=exc.status)
+        raise InfluxDBModuleError(
+            "Replacing DBRP mapping %s failed: %s. The previous mapping (to bucket %s) was recreated (new id %s), "
+            "so InfluxQL clients keep it" % (label, exc.msg, current["bucket_id"], restored.get("id")),
+            status=exc.status)
+
+
 def run(conn, params, check_mode):
     validate_params(params)
     org = conn.require_org(params.get("org"))
@@ -271,36 +304,17 @@ def run(conn, params, check_mode):
             after = normalize(unwrap(conn.request(
                 "PATCH", "/dbrps/%s" % current["id"], "updating DBRP mapping %s" % label,
                 query={"orgID": org_id}, body=changes, permission=write_perm)))
+        elif current:
+            after = replace_mapping(conn, current, desired, label, write_perm)
         else:
-            if current:
-                conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s to replace it" % label,
-                             query={"orgID": org_id}, permission=write_perm, allow_404=True)
             after = normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
-                                                  body=create_body(desired, current), permission=write_perm)))
+                                                  body=create_body(desired), permission=write_perm)))
     return {"changed": True, "dbrp": after, "replaced": bool(current) and replace,
             "diff": diff_result(diff_view(current), diff_view(after))}
 
 
 def main():
-    module = AnsibleModule(**module_kwargs())
-    if not HAS_INFLUXDB_CLIENT:
-        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
-                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
-    conn = None
-    try:
-        validate_params(module.params)
-        conn = connect(module.params)
-        for secret in conn.secret_values:
-            module.no_log_values.add(secret)
-        result = run(conn, module.params, module.check_mode)
-    except InfluxDBModuleError as exc:
-        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
-    finally:
-        if conn is not None:
-            conn.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(module_kwargs(), run, validate_params)
 
 
 if __name__ == "__main__":

@@ -104,16 +104,11 @@ diff:
   sample: {"before": {"description": ""}, "after": {"description": "ONS data platform"}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    HAS_INFLUXDB_CLIENT,
-    INFLUXDB_CLIENT_IMPORT_ERROR,
-    INFLUXDB_CLIENT_REQUIREMENT,
     InfluxDBModuleError,
-    connect,
     diff_result,
     influxdb_module_kwargs,
+    run_module,
 )
 
 
@@ -174,18 +169,11 @@ def diff_view(org):
     return dict((k, org.get(k)) for k in ("name", "description")) if org else {}
 
 
-def find_org_by_name(conn, name):
-    """Exact-name lookup only (an id given as name must not match another organization)."""
-    orgs = conn.list_paginated("/orgs", "orgs", "looking up organization %r" % name, query={"org": name},
-                               permission="read:orgs")
-    named = [o for o in orgs if o.get("name") == name]
-    return named[0] if named else None
-
-
 def run(conn, params, check_mode):
     validate_params(params)
     name = params["name"]
-    current = normalize(find_org_by_name(conn, name))
+    # exact name only: an id given as the name must not match another organization
+    current = normalize(conn.find_org(name, by_id=False))
 
     if params["state"] == "absent":
         if not current:
@@ -214,25 +202,7 @@ def run(conn, params, check_mode):
 
 
 def main():
-    module = AnsibleModule(**influxdb_module_kwargs(argument_spec()))
-    if not HAS_INFLUXDB_CLIENT:
-        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
-                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
-    conn = None
-    try:
-        validate_params(module.params)
-        conn = connect(module.params)
-        for secret in conn.secret_values:
-            module.no_log_values.add(secret)
-        result = run(conn, module.params, module.check_mode)
-    except InfluxDBModuleError as exc:
-        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
-    finally:
-        if conn is not None:
-            conn.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    run_module(influxdb_module_kwargs(argument_spec()), run, validate_params)
 
 
 if __name__ == "__main__":

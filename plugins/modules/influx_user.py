@@ -35,7 +35,8 @@ options:
     choices: [ active, inactive ]
   user_password:
     description:
-      - Password of the managed user O(name) (InfluxDB requires at least 8 characters).
+      - Password of the managed user O(name). InfluxDB requires 8 to 72 characters (at most 72 bytes in UTF-8);
+        the module checks that before any request.
       - Without it a new user is created without a password and can only use tokens.
       - This is not O(password), which is the password of O(username), the account the module signs in with.
         The names differ on purpose, so that connection options set once in C(module_defaults) can never become
@@ -127,19 +128,16 @@ diff:
   sample: {"before": {"status": "active"}, "after": {"status": "inactive"}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    HAS_INFLUXDB_CLIENT,
-    INFLUXDB_CLIENT_IMPORT_ERROR,
-    INFLUXDB_CLIENT_REQUIREMENT,
     InfluxDBModuleError,
-    connect,
     diff_result,
     influxdb_module_kwargs,
+    run_module,
 )
 
 MIN_PASSWORD_LENGTH = 8
+#: InfluxDB stores passwords with bcrypt, which reads at most 72 bytes; it refuses longer ones (HTTP 400).
+MAX_PASSWORD_BYTES = 72
 
 
 def argument_spec():
@@ -156,8 +154,13 @@ def validate_params(params):
     if not (params.get("name") or "").strip():
         raise InfluxDBModuleError("name must not be empty")
     password = params.get("user_password")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+    if password is None:
+        return
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise InfluxDBModuleError("user_password must be at least %d characters long" % MIN_PASSWORD_LENGTH)
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise InfluxDBModuleError("user_password must be at most %d characters long (%d bytes in UTF-8), which is "
+                                  "the most InfluxDB accepts" % (MAX_PASSWORD_BYTES, MAX_PASSWORD_BYTES))
 
 
 def normalize(raw):
@@ -238,7 +241,7 @@ def run(conn, params, check_mode):
             after = normalize(conn.request("POST", "/users", "creating user %r" % name, body=body,
                                            permission="write:users"))
             if set_password:
-                _set_password(conn, after, params["user_password"])
+                _set_password_of_new_user(conn, after, params["user_password"])
         return {"changed": True, "user": after, "password_changed": set_password,
                 "diff": diff_result({}, diff_view(after))}
 
@@ -264,26 +267,30 @@ def _set_password(conn, user, password):
                  body={"password": password}, permission="write:users/%s" % user["id"])
 
 
-def main():
-    module = AnsibleModule(**influxdb_module_kwargs(argument_spec()))
-    if not HAS_INFLUXDB_CLIENT:
-        module.fail_json(msg=missing_required_lib(INFLUXDB_CLIENT_REQUIREMENT),
-                         exception=INFLUXDB_CLIENT_IMPORT_ERROR)
-    conn = None
+def _set_password_of_new_user(conn, user, password):
+    """Set the password of the user just created; if that fails, delete the user again and raise.
+
+    Otherwise the user would stay without a password, and with update_password=on_create every rerun would
+    report ok while it cannot sign in.
+    """
     try:
-        validate_params(module.params)
-        conn = connect(module.params)
-        for secret in conn.secret_values:
-            module.no_log_values.add(secret)
-        result = run(conn, module.params, module.check_mode)
+        _set_password(conn, user, password)
     except InfluxDBModuleError as exc:
-        module.fail_json(msg=exc.msg, status=exc.status, **exc.details)
-    finally:
-        if conn is not None:
-            conn.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+        try:
+            conn.request("DELETE", "/users/%s" % user["id"], "deleting user %r again" % user["name"],
+                         permission="write:users/%s" % user["id"], allow_404=True)
+        except InfluxDBModuleError as cleanup:
+            raise InfluxDBModuleError(
+                "%s. User %r (id %s) was created without a password, and deleting it again failed too: %s. "
+                "Delete the user (or set its password) before running the task again"
+                % (exc.msg, user["name"], user["id"], cleanup.msg), status=exc.status)
+        raise InfluxDBModuleError(
+            "%s. User %r was created, then deleted again so that it is not left without a password; "
+            "nothing was changed" % (exc.msg, user["name"]), status=exc.status)
+
+
+def main():
+    run_module(influxdb_module_kwargs(argument_spec()), run, validate_params)
 
 
 if __name__ == "__main__":

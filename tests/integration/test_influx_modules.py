@@ -8,18 +8,30 @@ appear in output at -vvv, and TLS works with the server's CA through ca_path (an
 
 The server is `python -m sandbox.influxdb serve --port 0` (one per module of tests, one more for TLS),
 stopped by its PID at the end.
+
+Failures in the middle of a multi-request change (setting a new user's password, deleting a replaced token,
+creating a replacement DBRP mapping) are produced by `FaultProxy`, an HTTP proxy in a thread of the test
+process (127.0.0.1, port 0) that forwards to the sandbox server and answers chosen requests with an InfluxDB
+error instead; it is shut down when the test ends.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +126,98 @@ def influx_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServe
         yield server
     finally:
         _stop_server(server.proc)
+
+
+@dataclass
+class Fault:
+    """Answer the next ``times`` requests matching ``method`` and the path regex with an InfluxDB error."""
+
+    method: str
+    path: str
+    times: int = 1
+    status: int = 500
+    body: dict[str, str] = field(default_factory=lambda: {"code": "internal error",
+                                                          "message": "injected failure for the test"})
+    hits: int = 0
+
+
+class FaultProxy(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str, faults: list[Fault]) -> None:
+        parts = urllib.parse.urlsplit(upstream)
+        assert parts.scheme == "http", upstream
+        self.upstream = (parts.hostname, parts.port)
+        self.faults = faults
+        self.seen: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def fault_for(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            self.seen.append((method, path))
+            for fault in self.faults:
+                if fault.method == method and re.fullmatch(fault.path, path) and fault.hits < fault.times:
+                    fault.hits += 1
+                    return fault
+        return None
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: FaultProxy
+    HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host",
+                            "proxy-connection"})
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        fault = self.server.fault_for(self.command, urllib.parse.urlsplit(self.path).path)
+        if fault is not None:
+            payload = json.dumps(fault.body).encode()
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("X-Platform-Error-Code", fault.body.get("code", ""))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in self.HOP_BY_HOP}
+        upstream = http.client.HTTPConnection(*self.server.upstream, timeout=30)
+        try:
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            payload = response.read()
+            self.send_response(response.status)
+            for key, value in response.getheaders():
+                if key.lower() not in self.HOP_BY_HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        finally:
+            upstream.close()
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # BaseHTTPRequestHandler's signature
+        pass
+
+
+@contextmanager
+def fault_proxy(influx: InfluxServer, *faults: Fault) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(influx.url, list(faults))
+    thread = threading.Thread(target=proxy.serve_forever, name="fault-proxy", daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=10)
 
 
 def run(tmp_path: Path, module: str, params: dict[str, Any], check: bool = False, diff: bool = True,
@@ -539,6 +643,149 @@ def test_dbrp_lifecycle(influx: InfluxServer, tmp_path: Path) -> None:
     assert ok(res)["changed"] is True and get_dbrps(influx, "legacydb") == []
     res = run(tmp_path, "influx_dbrp", absent)
     assert ok(res)["changed"] is False
+
+
+# -- failures in the middle of a change, wrong url ---------------------------------------------------
+
+def test_wrong_url_is_an_error_not_absence(influx: InfluxServer, tmp_path: Path) -> None:
+    """A url with a path (e.g. ending in /api/v2) must never make an existing resource read as absent."""
+    ok(run(tmp_path, "influx_bucket", influx.conn(name="behind-wrong-url")))
+    bucket_id = get_bucket(influx, "behind-wrong-url").id
+
+    # the common mistake is refused before any request, naming url
+    for url in (influx.url + "/api/v2", influx.url + "/api/v2/"):
+        msg = failed_cleanly(run(tmp_path, "influx_bucket", influx.conn(url=url, name="behind-wrong-url",
+                                                                        state="absent")))
+        assert "url" in msg and "/api/v2" in msg, msg
+    # any other path the server does not have: the 404 "path not found" is an error naming url, not "absent"
+    wrong = influx.url + "/influxdb"
+    msg = failed_cleanly(run(tmp_path, "influx_bucket", influx.conn(url=wrong, name="behind-wrong-url",
+                                                                    state="absent")))
+    assert wrong in msg and "check url" in msg, msg
+    assert "Organization" not in msg  # not the misleading "Organization 'ons' not found"
+    msg = failed_cleanly(run(tmp_path, "influx_bucket", influx.conn(url=wrong, name="behind-wrong-url",
+                                                                    org=org_id(influx), state="absent")))
+    assert "check url" in msg, msg
+    assert get_bucket(influx, "behind-wrong-url").id == bucket_id
+
+    # check mode must not predict a create either; the same for the modules without an org
+    msg = failed_cleanly(run(tmp_path, "influx_bucket", influx.conn(url=wrong, name="behind-wrong-url"), check=True))
+    assert "check url" in msg, msg
+    for module, params in (("influx_org", {"name": ORG, "state": "absent"}),
+                           ("influx_user", {"name": ADMIN_USER, "state": "absent"}),
+                           ("influx_auth", {"description": "x", "state": "absent"}),
+                           ("influx_dbrp", {"database": "x", "state": "absent"})):
+        msg = failed_cleanly(run(tmp_path, module, influx.conn(url=wrong, **params)))
+        assert "check url" in msg, (module, msg)
+    assert get_org(influx, ORG) is not None and get_user(influx, ADMIN_USER) is not None
+
+
+def test_user_too_long_password_fails_before_any_request(influx: InfluxServer, tmp_path: Path) -> None:
+    res = run(tmp_path, "influx_user", influx.conn(name="long-password", user_password="L0ng-" * 15))
+    msg = failed_cleanly(res)
+    assert "user_password" in msg and "72" in msg, msg
+    assert get_user(influx, "long-password") is None
+
+
+def test_user_is_deleted_again_when_its_password_cannot_be_set(influx: InfluxServer, tmp_path: Path) -> None:
+    password = "half-made-Pa55word"
+    params = influx.conn(name="half-made", user_password=password)
+    with fault_proxy(influx, Fault("POST", r"/api/v2/users/[0-9a-f]{16}/password")) as proxy:
+        res = run(tmp_path, "influx_user", dict(params, url=proxy.url))
+    assert ("POST", "/api/v2/users") in proxy.seen  # the user really was created before the failure
+    msg = failed_cleanly(res)
+    assert "injected failure" in msg and "deleted again" in msg, msg
+    assert password not in str(res)
+    assert get_user(influx, "half-made") is None
+
+    # the rerun creates the user with its password (before the fix it reported ok, leaving no password)
+    res = run(tmp_path, "influx_user", params)
+    assert ok(res)["changed"] is True and res["password_changed"] is True
+    assert can_sign_in(influx, "half-made", password)
+
+
+def test_auth_replace_rolls_back_when_the_old_one_cannot_be_deleted(influx: InfluxServer, tmp_path: Path) -> None:
+    read_only = [{"action": "read", "resource": "buckets"}]
+    params = influx.conn(description="rollback probe", permissions=read_only)
+    res = run(tmp_path, "influx_auth", params)
+    old_id, old_token = ok(res)["authorization"]["id"], res["token"]
+
+    read_write = read_only + [{"action": "write", "resource": "buckets"}]
+    with fault_proxy(influx, Fault("DELETE", rf"/api/v2/authorizations/{old_id}")) as proxy:
+        res = run(tmp_path, "influx_auth", dict(params, permissions=read_write, url=proxy.url))
+    assert ("POST", "/api/v2/authorizations") in proxy.seen
+    msg = failed_cleanly(res)
+    assert "injected failure" in msg and "Rolled back" in msg and old_id in msg, msg
+    assert "token" not in res
+    auths = get_auths(influx, "rollback probe")
+    assert [a.id for a in auths] == [old_id], "the new authorization was left behind"
+    with influx.client(token=old_token) as client:
+        assert client.buckets_api().find_buckets().buckets  # the old token still works
+
+    # the next run is not blocked by two authorizations with the description: it replaces the old one
+    res = run(tmp_path, "influx_auth", dict(params, permissions=read_write))
+    assert ok(res)["changed"] is True and res["replaced"] is True and res["replaced_id"] == old_id
+    auths = get_auths(influx, "rollback probe")
+    assert [a.id for a in auths] == [res["authorization"]["id"]]
+    assert {(p.action, p.resource.type) for p in auths[0].permissions} == {("read", "buckets"), ("write", "buckets")}
+
+
+def test_dbrp_replace_recreates_the_old_mapping_when_create_fails(influx: InfluxServer, tmp_path: Path) -> None:
+    ok(run(tmp_path, "influx_bucket", influx.conn(name="mapped-a")))
+    ok(run(tmp_path, "influx_bucket", influx.conn(name="mapped-b")))
+    bucket_a, bucket_b = get_bucket(influx, "mapped-a").id, get_bucket(influx, "mapped-b").id
+    params = influx.conn(database="mappeddb", retention_policy="autogen", bucket="mapped-a", default=True)
+    ok(run(tmp_path, "influx_dbrp", params))
+    old_id = get_dbrps(influx, "mappeddb")[0].id
+
+    with fault_proxy(influx, Fault("POST", r"/api/v2/dbrps")) as proxy:
+        res = run(tmp_path, "influx_dbrp", dict(params, bucket="mapped-b", url=proxy.url))
+    assert ("DELETE", f"/api/v2/dbrps/{old_id}") in proxy.seen
+    msg = failed_cleanly(res)
+    assert "injected failure" in msg and "recreated" in msg, msg
+    dbrps = get_dbrps(influx, "mappeddb")
+    assert len(dbrps) == 1, "InfluxQL clients lost the mapping"
+    assert dbrps[0].bucket_id == bucket_a and dbrps[0].default is True and dbrps[0].retention_policy == "autogen"
+
+    res = run(tmp_path, "influx_dbrp", dict(params, bucket="mapped-b"))
+    assert ok(res)["changed"] is True and res["replaced"] is True
+    dbrps = get_dbrps(influx, "mappeddb")
+    assert len(dbrps) == 1 and dbrps[0].bucket_id == bucket_b and dbrps[0].default is True
+
+
+def test_failed_rollbacks_say_what_is_left_to_do(influx: InfluxServer, tmp_path: Path) -> None:
+    """When the clean-up after a failure fails too, the message says what state was left behind."""
+    # influx_user: setting the password and deleting the new user both fail
+    params = influx.conn(name="stuck-user", user_password="stuck-Pa55word")
+    with fault_proxy(influx, Fault("POST", r"/api/v2/users/[0-9a-f]{16}/password"),
+                     Fault("DELETE", r"/api/v2/users/[0-9a-f]{16}")) as proxy:
+        msg = failed_cleanly(run(tmp_path, "influx_user", dict(params, url=proxy.url)))
+    user = get_user(influx, "stuck-user")
+    assert user is not None and user.id in msg and "failed too" in msg, msg
+    assert "stuck-Pa55word" not in msg
+
+    # influx_auth: deleting the old and (rolling back) the new authorization both fail
+    params = influx.conn(description="stuck token", permissions=[{"action": "read", "resource": "buckets"}])
+    old_id = ok(run(tmp_path, "influx_auth", params))["authorization"]["id"]
+    with fault_proxy(influx, Fault("DELETE", r"/api/v2/authorizations/[0-9a-f]{16}", times=2)) as proxy:
+        res = run(tmp_path, "influx_auth", dict(params, url=proxy.url,
+                                                permissions=[{"action": "write", "resource": "buckets"}]))
+    msg = failed_cleanly(res)
+    new_ids = [a.id for a in get_auths(influx, "stuck token") if a.id != old_id]
+    assert len(new_ids) == 1 and new_ids[0] in msg and "failed too" in msg, msg
+    assert "token" not in res
+
+    # influx_dbrp: creating the replacement and recreating the old mapping both fail
+    ok(run(tmp_path, "influx_bucket", influx.conn(name="stuck-a")))
+    ok(run(tmp_path, "influx_bucket", influx.conn(name="stuck-b")))
+    params = influx.conn(database="stuckdb", bucket="stuck-a")
+    ok(run(tmp_path, "influx_dbrp", params))
+    with fault_proxy(influx, Fault("POST", r"/api/v2/dbrps", times=2)) as proxy:
+        msg = failed_cleanly(run(tmp_path, "influx_dbrp", dict(params, bucket="stuck-b", url=proxy.url)))
+    assert "failed too" in msg and "no mapping" in msg, msg
+    assert get_dbrps(influx, "stuckdb") == []
+    res = run(tmp_path, "influx_dbrp", dict(params, bucket="stuck-b"))  # a rerun creates it
+    assert ok(res)["changed"] is True and get_dbrps(influx, "stuckdb")[0].bucket_id == get_bucket(influx, "stuck-b").id
 
 
 # -- action group -----------------------------------------------------------------------------------

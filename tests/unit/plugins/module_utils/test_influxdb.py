@@ -93,12 +93,27 @@ def test_username_without_password_is_refused():
         ({"url": "ftp://influx"}, "url"),
         ({"url": "http://127.0.0.1:8086", "timeout": 0}, "timeout"),
         ({"url": "https://x", "ca_path": "/nonexistent/ca.pem"}, "ca_path"),
+        ({"url": "http://127.0.0.1:8086/api/v2"}, "url"),
+        ({"url": "https://influx.example.com:8086/api/v2/"}, "url"),
+        ({"url": "https://influx.example.com/API/V2"}, "url"),
     ],
 )
 def test_connection_params_fail_before_any_request(params, option):
     with pytest.raises(iu.InfluxDBModuleError) as err:
         iu.validate_connection_params(params)
     assert option in err.value.msg
+
+
+def test_api_v2_suffix_error_suggests_the_base_url():
+    with pytest.raises(iu.InfluxDBModuleError) as err:
+        iu.validate_connection_params({"url": "https://influx.example.com:8086/api/v2"})
+    assert "'https://influx.example.com:8086'" in err.value.msg and "/api/v2" in err.value.msg
+
+
+@pytest.mark.parametrize("url", ["https://influx.example.com:8086", "http://127.0.0.1:8086/", "https://h/influx",
+                                 "https://h/api/v2x"])
+def test_base_urls_are_accepted(url):
+    iu.validate_connection_params({"url": url})
 
 
 def _validate(params, env=None, monkeypatch=None):
@@ -155,8 +170,52 @@ def test_session_cookie_drops_attributes():
 # -- error translation -------------------------------------------------------------------------
 
 def _api_error(status, body):
-    response = urllib3.HTTPResponse(body=json.dumps(body).encode(), status=status, headers={}, preload_content=True)
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = urllib3.HTTPResponse(body=raw, status=status, headers={}, preload_content=True)
     return ApiException(http_resp=response)
+
+
+# What InfluxDB 2.x answers when a lookup or name filter matches nothing (tenant service errors).
+RESOURCE_MISSES = [
+    {"code": "not found", "message": 'organization name "ons" not found'},
+    {"code": "not found", "message": 'bucket "telemetry" not found'},
+    {"code": "not found", "message": "bucket not found"},
+    {"code": "not found", "message": "user not found"},
+    {"code": "not found", "message": "authorization not found"},
+    {"code": "not found", "message": "unable to find DBRP"},
+]
+# 404s that mean the request went to the wrong place: never "nothing exists".
+WRONG_PLACE = [
+    {"code": "not found", "message": "path not found"},  # InfluxDB's router: e.g. url ending in /api/v2
+    b"404 page not found\n",  # Go's default handler
+    b"<html><body><h1>Not Found</h1></body></html>",  # a web server or proxy in front
+    b"",
+    {"message": "bucket not found"},  # no InfluxDB error code
+    {"code": "not found", "message": ""},
+    ["not found"],
+]
+
+
+@pytest.mark.parametrize("body", RESOURCE_MISSES)
+def test_influxdb_resource_miss_is_recognised(body):
+    assert iu.is_resource_not_found(_api_error(404, body)) is True
+
+
+@pytest.mark.parametrize("body", WRONG_PLACE)
+def test_other_404s_are_not_a_resource_miss(body):
+    assert iu.is_resource_not_found(_api_error(404, body)) is False
+
+
+def test_only_404_can_be_a_resource_miss():
+    assert iu.is_resource_not_found(_api_error(400, {"code": "not found", "message": "user not found"})) is False
+
+
+@pytest.mark.parametrize("body", WRONG_PLACE)
+def test_path_not_found_error_names_url(body):
+    err = iu.translate_error(_api_error(404, body), "http://h:8086/influx", "looking up organization 'ons'")
+    assert err.status == 404
+    assert "http://h:8086/influx" in err.msg and "check url" in err.msg
+    assert "looking up organization 'ons'" in err.msg
 
 
 def test_401_naming_a_permission_says_which():
@@ -182,7 +241,7 @@ def test_403_names_the_permission():
 
 def test_404_is_not_found():
     err = iu.translate_error(_api_error(404, {"code": "not found", "message": "bucket not found"}), "http://h", "x")
-    assert err.status == 404 and "bucket not found" in err.msg
+    assert err.status == 404 and "bucket not found" in err.msg and "check url" not in err.msg
 
 
 def test_other_status_keeps_influx_message():

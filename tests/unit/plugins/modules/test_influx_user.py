@@ -17,6 +17,19 @@ def test_short_password_is_refused_before_any_request():
     assert "short" not in err.value.msg
 
 
+@pytest.mark.parametrize("password", ["x" * 73, "é" * 37, "p" * 200])
+def test_too_long_password_is_refused_before_any_request(password):
+    with pytest.raises(InfluxDBModuleError) as err:
+        mod.validate_params({"name": "ingest", "user_password": password})
+    assert "user_password" in err.value.msg and "72" in err.value.msg
+    assert password not in err.value.msg
+
+
+@pytest.mark.parametrize("password", ["x" * 8, "x" * 72, "é" * 36, "s3cret-Pa55"])
+def test_passwords_influxdb_accepts_pass(password):
+    mod.validate_params({"name": "ingest", "user_password": password})
+
+
 def test_status_compare():
     assert mod.compare(CURRENT, {"name": "ingest", "status": None}) == {}
     assert mod.compare(CURRENT, {"name": "ingest", "status": "inactive"}) == {"status": "inactive"}
