@@ -75,7 +75,7 @@ options:
   all_access:
     description:
       - Grant V(read) and V(write) on every resource type of the organization (what C(influx auth create --all-access)
-        does), instead of listing O(permissions).
+        does), instead of listing O(permissions). V(true) is mutually exclusive with O(permissions).
     type: bool
     default: false
   status:
@@ -259,7 +259,7 @@ def argument_spec():
 
 
 def module_kwargs():
-    return influxdb_module_kwargs(argument_spec(), mutually_exclusive=[["permissions", "all_access"]])
+    return influxdb_module_kwargs(argument_spec())
 
 
 def validate_params(params):
@@ -269,6 +269,10 @@ def validate_params(params):
     if params.get("state", "present") != "present":
         return
     perms = params.get("permissions") or []
+    # Not an argument-spec mutually_exclusive: a task that templates all_access=false next to
+    # permissions (a loop over tokens) is fine; only all_access=true with permissions is ambiguous.
+    if perms and params.get("all_access"):
+        raise InfluxDBModuleError("all_access=true and permissions are mutually exclusive: give one of them")
     if not perms and not params.get("all_access"):
         raise InfluxDBModuleError("state=present needs permissions (at least one) or all_access=true")
     for index, perm in enumerate(perms):

@@ -34,12 +34,18 @@ def resolve(name):
         ({}, "permissions"),
         ({"permissions": [perm("read", "orgs", name="x")]}, "permissions[0].name"),
         ({"permissions": [perm("read", "buckets"), perm("read", "buckets", id="nothex")]}, "permissions[1].id"),
+        ({"permissions": [perm("read", "buckets")], "all_access": True}, "all_access"),
     ],
 )
 def test_bad_input_names_the_option(kw, option):
     with pytest.raises(InfluxDBModuleError) as err:
         mod.validate_params(params(**kw))
     assert option in err.value.msg
+
+
+def test_all_access_false_may_stand_next_to_permissions():
+    # A looped task templating all_access: false beside permissions is not ambiguous.
+    mod.validate_params(params(permissions=[perm("write", "buckets", id=BUCKET)], all_access=False))
 
 
 def test_absent_needs_no_permissions():
