@@ -118,6 +118,9 @@ IMMUTABLE_FIELDS = (
     "network_type",
     "kms_key_id",
 )
+# Create-only members GetDbInstance may leave out (only id, name, arn and vpcSubnetIds are required
+# in its output) although the instance has a value: the value AWS gives when none is asked for.
+IMMUTABLE_API_DEFAULTS = {"publiclyAccessible": False, "networkType": "IPV4"}
 # Compared as sets: AWS does not promise to keep the order.
 SET_FIELDS = ("vpc_subnet_ids", "vpc_security_group_ids")
 
@@ -333,6 +336,14 @@ def validate_request(operation, request, names=None):
     return result
 
 
+def validate_identifier(value, operation, option="id"):
+    """An id option checked against ``operation``'s ``identifier`` member (pattern, length), so
+    that a bad value fails before any call, with a message naming ``option``. None passes."""
+    if value is None:
+        return None
+    return coerce_to_shape(value, input_shape(operation).members["identifier"], option)
+
+
 def _snake_keys(value):
     """Nested option values come in snake_case; coerce_to_shape accepts both spellings, so this
     only normalises containers (tuples to lists)."""
@@ -359,6 +370,37 @@ def check_storage(storage_type, allocated_storage):
                 f"allocated_storage {allocated_storage} is too small for db_storage_type {storage_type}: "
                 f"{', '.join(LARGE_STORAGE_TYPES)} need at least {LARGE_STORAGE_MIN_GIB} GiB"
             )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument specs shared by the instance and backup modules (each documents them in its own words)
+# --------------------------------------------------------------------------------------------
+def log_delivery_configuration_spec():
+    """Argument spec of the log_delivery_configuration option (LogDeliveryConfiguration)."""
+    return dict(
+        type="dict",
+        options=dict(
+            s3_configuration=dict(
+                type="dict",
+                required=True,
+                options=dict(
+                    bucket_name=dict(type="str", required=True),
+                    enabled=dict(type="bool", required=True),
+                ),
+            ),
+        ),
+    )
+
+
+def maintenance_schedule_spec():
+    """Argument spec of the maintenance_schedule option (MaintenanceSchedule)."""
+    return dict(
+        type="dict",
+        options=dict(
+            timezone=dict(type="str", required=True),
+            preferred_maintenance_window=dict(type="str", required=True),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,8 +528,10 @@ def update_db_instance(client, instance_id, changes):
 
 
 @TimestreamInfluxDBErrorHandler.deletion_error_handler("delete Timestream for InfluxDB instance (DeleteDbInstance)")
-def delete_db_instance(client, instance_id):
-    return client.delete_db_instance(identifier=instance_id, aws_retry=True)
+def delete_db_instance(client, instance_id, retain_automated_backups=None):
+    """DeleteDbInstance; ``retain_automated_backups`` is sent only when given (True or False)."""
+    extra = {} if retain_automated_backups is None else {"retainAutomatedBackups": bool(retain_automated_backups)}
+    return client.delete_db_instance(identifier=instance_id, aws_retry=True, **extra)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("reboot Timestream for InfluxDB instance (RebootDbInstance)")
@@ -606,15 +650,20 @@ def restore_from_db_backup(client, request):
     return client.restore_from_db_backup(aws_retry=True, **request)
 
 
-def find_db_backup(client, name=None, backup_id=None, db_resource_id=None):
+def find_db_backup(client, name=None, backup_id=None, db_resource_id=None, include_deleting=False):
     """Full description of a backup by id, or by name (optionally within one instance's
-    backups). Backups being deleted do not count."""
+    backups). Backups being deleted do not count, unless ``include_deleting`` (a backup being
+    deleted is preferred only when no other one has the name)."""
+    gone = ("DELETED",) if include_deleting else BACKUP_STATUS_GONE
     if backup_id:
         backup = get_db_backup(client, backup_id)
-        return None if backup is None or backup.get("status") in BACKUP_STATUS_GONE else backup
-    for summary in list_db_backups(client, db_resource_id):
-        if summary.get("name") == name and summary.get("status") not in BACKUP_STATUS_GONE:
-            return get_db_backup(client, summary["id"])
+        return None if backup is None or backup.get("status") in gone else backup
+    matches = [s for s in list_db_backups(client, db_resource_id) if s.get("name") == name and s.get("status") not in gone]
+    matches.sort(key=lambda s: s.get("status") in BACKUP_STATUS_GONE)
+    for summary in matches:
+        backup = get_db_backup(client, summary["id"])
+        if backup is not None:
+            return backup
     return None
 
 
@@ -659,8 +708,9 @@ WAITER_DATA = {
             + _status_acceptors(
                 "status",
                 success=("DELETED",),
-                retry=("DELETING",) + INSTANCE_STATUS_READY + INSTANCE_STATUS_TRANSITIONAL,
-                failure=INSTANCE_STATUS_FAILED,
+                # A failed instance is a common reason to delete one: it may still report its
+                # failed status for a while after DeleteDbInstance, so that is no reason to stop.
+                retry=("DELETING",) + INSTANCE_STATUS_READY + INSTANCE_STATUS_TRANSITIONAL + INSTANCE_STATUS_FAILED,
             ),
         },
         "DbBackupCompleted": {
@@ -683,8 +733,7 @@ WAITER_DATA = {
             + _status_acceptors(
                 "status",
                 success=("DELETED",),
-                retry=("DELETING",) + BACKUP_STATUS_READY + BACKUP_STATUS_TRANSITIONAL,
-                failure=BACKUP_STATUS_FAILED,
+                retry=("DELETING",) + BACKUP_STATUS_READY + BACKUP_STATUS_TRANSITIONAL + BACKUP_STATUS_FAILED,
             ),
         },
     },
@@ -843,9 +892,11 @@ def compare_instance(current, desired):
     Returns ``(updates, immutable)``: ``updates`` maps API members UpdateDbInstance must change
     to their desired value; ``immutable`` maps option names that differ but cannot change in
     place to ``{"current": ..., "desired": ...}``. Fields the user did not give are not compared;
-    fields ``current`` does not have (GetDbInstance does not report username, organization and
-    bucket: the caller adds them from the auth-parameters secret when it can) are not compared
-    either, because nothing can be known about them; the password never is."""
+    the password never is. GetDbInstance does not report username, organization and bucket (the
+    caller adds them from the auth-parameters secret when it can): when they are missing nothing
+    can be known about them and they are not compared. Any other create-only field missing from
+    the description is unset on the instance (None, or the AWS default of
+    IMMUTABLE_API_DEFAULTS), so asking for a value there is an immutable change."""
     updates = {}
     immutable = {}
     for member, wanted in desired.items():
@@ -853,10 +904,11 @@ def compare_instance(current, desired):
         if option is None or option == "password":
             continue
         if option in IMMUTABLE_FIELDS:
-            if member not in current:
-                continue
-            if _comparable(member, current.get(member)) != _comparable(member, wanted):
-                immutable[option] = {"current": _jsonable(current.get(member)), "desired": _jsonable(wanted)}
+            if option in AUTH_SECRET_FIELDS and member not in current:
+                continue  # not in GetDbInstance and the secret could not be read: nothing is known
+            have = current.get(member, IMMUTABLE_API_DEFAULTS.get(member))
+            if _comparable(member, have) != _comparable(member, wanted):
+                immutable[option] = {"current": _jsonable(have), "desired": _jsonable(wanted)}
             continue
         if option in UPDATABLE_FIELDS:
             if _comparable(member, current.get(member)) != _comparable(member, wanted):
@@ -891,6 +943,8 @@ def plan_updates(updates):
 
 
 def describe_immutable(immutable):
+    """``{option: {"current": ..., "desired": ...}}`` -> one line listing both values of each option
+    (immutable instance fields, parameter group differences)."""
     parts = [
         f"{option} (current: {values['current']!r}, wanted: {values['desired']!r})"
         for option, values in sorted(immutable.items())
@@ -915,7 +969,7 @@ def diff_fields(current, desired_members):
         option = API_TO_INSTANCE_OPTION.get(member, camel_to_snake(member))
         if option == "password":
             continue
-        before[option] = to_snake((current or {}).get(member))
+        before[option] = to_snake((current or {}).get(member, IMMUTABLE_API_DEFAULTS.get(member) if current else None))
         after[option] = to_snake(wanted)
     return before, after
 

@@ -23,7 +23,8 @@ options:
   state:
     description:
       - V(present) takes the backup when no backup named O(name) exists.
-      - V(absent) deletes the backup.
+      - V(absent) deletes the backup. A backup that is already being deleted is reported unchanged (and waited
+        for with O(wait=true)).
       - V(restored) restores the backup into a new instance named O(restore_name).
     type: str
     choices: [present, absent, restored]
@@ -146,6 +147,8 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 notes:
   - Supports check mode and diff mode.
+  - In check mode, an O(instance) (with O(state=present)) or a backup (with O(state=restored)) that does not
+    exist yet (an earlier task of the play may create it) gives a warning, and the result is predicted.
 """
 
 EXAMPLES = r"""
@@ -212,6 +215,7 @@ instance:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import BACKUP_STATUS_GONE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import BACKUP_STATUS_READY
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_READY
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import SERVICE
@@ -227,11 +231,14 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_instance_by_name_or_id
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import log_delivery_configuration_spec
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import maintenance_schedule_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import predicted_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import restore_from_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_request
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for
 
@@ -275,6 +282,7 @@ def restore_request(params, backup_id="placeholder"):
 def validate_params(params):
     """Checks that need no AWS call; raises ValidationError."""
     state = params["state"]
+    validate_identifier(params.get("id"), "GetDbBackup")
     if state == "present":
         if not params.get("name"):
             raise ValidationError("name is required to take a backup")
@@ -299,10 +307,19 @@ def ensure_present(module, client, instance, current):
     params = module.params
     if current is None:
         if instance is None:
-            raise ValidationError(f"instance {params['instance']!r}: no Timestream for InfluxDB instance has this name or id")
-        request = backup_request(params, instance["id"])
+            missing = f"instance {params['instance']!r}: no Timestream for InfluxDB instance has this name or id"
+            if not module.check_mode:
+                raise ValidationError(missing)
+            # An earlier task of the play may create it (check mode did not): predict the backup.
+            module.warn(f"{missing}; check mode assumes an earlier task creates it and predicts the backup")
+        request = backup_request(params, instance["id"]) if instance else backup_request(params)
         predicted = normalize_resource(
-            dict(name=request["name"], dbResourceId=instance["id"], status="IN_PROGRESS", type="ON_DEMAND"),
+            dict(
+                name=request["name"],
+                dbResourceId=instance["id"] if instance else None,
+                status="IN_PROGRESS",
+                type="ON_DEMAND",
+            ),
             request.get("tags") or {},
         )
         diff = dict(before={}, after=predicted)
@@ -332,6 +349,13 @@ def ensure_absent(module, client, current):
     if current is None:
         return dict(changed=False, backup={}, diff=dict(before={}, after={}))
     before = normalize_resource(current, list_tags(client, current["arn"]))
+    if current.get("status") in BACKUP_STATUS_GONE:
+        # Already being deleted (an earlier run with wait=false): no change, only a wait if asked.
+        result = dict(changed=False, diff=dict(before={}, after={}))
+        if params["wait"] and not module.check_mode:
+            wait_for(client, "db_backup_deleted", current["id"], params["wait_timeout"])
+            return dict(result, backup={})
+        return dict(result, backup=before)
     result = dict(changed=True, diff=dict(before=before, after={}))
     if module.check_mode:
         return dict(result, backup=dict(before, status="DELETING"))
@@ -349,14 +373,17 @@ def ensure_absent(module, client, current):
 def ensure_restored(module, client, backup):
     params = module.params
     if backup is None:
-        raise ValidationError(f"backup {params['name'] or params['id']!r} does not exist, nothing to restore")
-    backup_out = normalize_resource(backup, list_tags(client, backup["arn"]))
+        missing = f"backup {params['name'] or params['id']!r} does not exist, nothing to restore"
+        if not module.check_mode:
+            raise ValidationError(missing)
+        module.warn(f"{missing}; check mode assumes an earlier task takes it and predicts the restore")
+    backup_out = normalize_resource(backup, list_tags(client, backup["arn"])) if backup else {}
     existing = find_db_instance(client, name=params["restore_name"])
     if existing is not None:
         if params["wait"] and not module.check_mode and existing.get("status") not in INSTANCE_STATUS_READY:
             existing = wait_for(client, "db_instance_available", existing["id"], params["wait_timeout"])
         return dict(changed=False, backup=backup_out, instance=describe_instance(client, existing), diff=dict(before={}, after={}))
-    request = restore_request(params, backup["id"])
+    request = restore_request(params, backup["id"]) if backup else restore_request(params)
     predicted = normalize_resource(
         {k: v for k, v in request.items() if k not in ("dbBackupId", "restoreMode", "tags")}, request.get("tags") or {}
     )
@@ -392,26 +419,8 @@ def main():
             network_type=dict(type="str", choices=["IPV4", "DUAL"]),
             deployment_type=dict(type="str", choices=["SINGLE_AZ", "WITH_MULTIAZ_STANDBY"]),
             kms_key_id=dict(type="str", no_log=False),
-            log_delivery_configuration=dict(
-                type="dict",
-                options=dict(
-                    s3_configuration=dict(
-                        type="dict",
-                        required=True,
-                        options=dict(
-                            bucket_name=dict(type="str", required=True),
-                            enabled=dict(type="bool", required=True),
-                        ),
-                    ),
-                ),
-            ),
-            maintenance_schedule=dict(
-                type="dict",
-                options=dict(
-                    timezone=dict(type="str", required=True),
-                    preferred_maintenance_window=dict(type="str", required=True),
-                ),
-            ),
+            log_delivery_configuration=log_delivery_configuration_spec(),
+            maintenance_schedule=maintenance_schedule_spec(),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=3600),
             tags=dict(type="dict", aliases=["resource_tags"]),
@@ -431,9 +440,16 @@ def main():
         instance = None
         if params["instance"]:
             instance = find_db_instance_by_name_or_id(client, params["instance"])
-        current = find_db_backup(
-            client, name=params["name"], backup_id=params["id"], db_resource_id=instance["id"] if instance else None
-        )
+        if params["instance"] and instance is None and not params["id"]:
+            current = None  # a backup of an instance that does not exist does not exist either
+        else:
+            current = find_db_backup(
+                client,
+                name=params["name"],
+                backup_id=params["id"],
+                db_resource_id=instance["id"] if instance else None,
+                include_deleting=params["state"] == "absent",
+            )
         if params["state"] == "present":
             result = ensure_present(module, client, instance, current)
         elif params["state"] == "absent":

@@ -86,12 +86,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import SERVICE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import TimestreamInfluxDBError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_instance_by_name_or_id
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_db_backups
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 
 
 def gather(client, name=None, backup_id=None, instance=None):
@@ -122,6 +124,10 @@ def main():
         argument_spec=dict(name=dict(type="str"), id=dict(type="str"), instance=dict(type="str")),
         supports_check_mode=True,
     )
+    try:
+        validate_identifier(module.params["id"], "GetDbBackup")
+    except ValidationError as e:
+        module.fail_json(msg=str(e))
     client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         backups = gather(client, module.params["name"], module.params["id"], module.params["instance"])

@@ -37,7 +37,8 @@ options:
   state:
     description:
       - V(present) creates the instance or brings it to the options given.
-      - V(absent) deletes it.
+      - V(absent) deletes it. An instance that is already being deleted (C(DELETING)) is left to it and
+        reported unchanged.
       - V(rebooted) does what V(present) does, then reboots an instance that already existed
         (C(RebootDbInstance)); it always reports a change.
     type: str
@@ -189,9 +190,16 @@ options:
       - A key id and its ARN compare equal; an alias is resolved with C(kms:DescribeKey) to compare it with
         an existing instance's key (skipped with a warning without access to KMS).
     type: str
+  retain_automated_backups:
+    description:
+      - With O(state=absent), whether the automated backups of the instance are kept after it is deleted, so
+        that they can be restored later (C(DeleteDbInstance)'s C(retainAutomatedBackups)).
+      - When not given, the parameter is not sent and the AWS default applies.
+    type: bool
   wait:
     description:
-      - Wait for the instance to be available (or deleted) before returning.
+      - Wait for the instance to be available (or deleted) before returning, also when nothing has to change
+        (for example when an earlier run with O(wait=false) left the instance being created, modified or deleted).
       - With O(wait=false) the module returns right after the last call; between several update calls it
         still waits, because the service accepts no change while an instance is being modified.
     type: bool
@@ -210,8 +218,12 @@ extends_documentation_fragment:
 notes:
   - Supports check mode (no change is made; the predicted result is returned) and diff mode (the before and
     after values of every compared option and of the tags).
-  - The module waits with botocore waiters registered in the amazon.aws waiter machinery; a C(FAILED),
-    C(REBOOT_FAILED) or C(RESTORE_FAILED) status ends the wait at once with that status in the message.
+  - The module waits with botocore waiters registered in the amazon.aws waiter machinery; while waiting for
+    an instance to be available, a C(FAILED), C(REBOOT_FAILED) or C(RESTORE_FAILED) status ends the wait at
+    once with that status in the message. While waiting for a deletion these statuses are polled on (deleting
+    a failed instance is a common case).
+  - In check mode, an O(db_parameter_group_identifier) that names no existing group (an earlier task of the
+    play may create it) gives a warning, and the result is predicted with the identifier as given.
 """
 
 EXAMPLES = r"""
@@ -366,6 +378,8 @@ import copy
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import AUTH_SECRET_FIELDS
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_FAILED
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_GONE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_READY
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import SERVICE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import TimestreamInfluxDBError
@@ -382,6 +396,8 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import instance_request_from_params
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import is_kms_alias
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import log_delivery_configuration_spec
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import maintenance_schedule_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_updates
@@ -394,6 +410,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import to_snake
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import update_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_create_request
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for
 
 
@@ -429,26 +446,8 @@ def argument_spec():
         deployment_type=dict(type="str", choices=["SINGLE_AZ", "WITH_MULTIAZ_STANDBY"]),
         network_type=dict(type="str", choices=["IPV4", "DUAL"]),
         port=dict(type="int"),
-        log_delivery_configuration=dict(
-            type="dict",
-            options=dict(
-                s3_configuration=dict(
-                    type="dict",
-                    required=True,
-                    options=dict(
-                        bucket_name=dict(type="str", required=True),
-                        enabled=dict(type="bool", required=True),
-                    ),
-                ),
-            ),
-        ),
-        maintenance_schedule=dict(
-            type="dict",
-            options=dict(
-                timezone=dict(type="str", required=True),
-                preferred_maintenance_window=dict(type="str", required=True),
-            ),
-        ),
+        log_delivery_configuration=log_delivery_configuration_spec(),
+        maintenance_schedule=maintenance_schedule_spec(),
         db_backup_configurations=dict(
             type="list",
             elements="dict",
@@ -464,6 +463,7 @@ def argument_spec():
             ),
         ),
         kms_key_id=dict(type="str", no_log=False),
+        retain_automated_backups=dict(type="bool"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
@@ -573,24 +573,32 @@ def apply_reboot(client, instance, wait, timeout):
 
 
 def ensure_absent(module, client, current):
+    params = module.params
     if current is None:
         return dict(changed=False, instance={}, update_calls=[], diff=dict(before={}, after={}))
     before = describe_instance(client, current)
+    if current.get("status") in INSTANCE_STATUS_GONE:
+        # Already being deleted (an earlier run with wait=false, or someone else): nothing to
+        # change, only to wait for when asked to.
+        result = dict(changed=False, update_calls=[], diff=dict(before={}, after={}))
+        if params["wait"] and not module.check_mode:
+            wait_for(client, "db_instance_deleted", current["id"], params["wait_timeout"])
+            return dict(result, instance={})
+        return dict(result, instance=before)
     result = dict(changed=True, update_calls=[], diff=dict(before=before, after={}))
     if module.check_mode:
         predicted = dict(before, status="DELETING")
         return dict(result, instance=predicted)
-    if current.get("status") not in ("DELETING", "DELETED"):
-        if current.get("status") not in INSTANCE_STATUS_READY + ("FAILED", "REBOOT_FAILED", "RESTORE_FAILED"):
-            current = _wait_available(client, current["id"], module.params["wait_timeout"])
-        deleted = delete_db_instance(client, current["id"])
-        if deleted is False:  # already gone
-            return dict(result, changed=False, instance={})
-        current = deleted
-    if module.params["wait"]:
-        wait_for(client, "db_instance_deleted", current["id"], module.params["wait_timeout"])
+    if current.get("status") not in INSTANCE_STATUS_READY + INSTANCE_STATUS_FAILED:
+        # Busy instances cannot be deleted; failed ones can.
+        current = _wait_available(client, current["id"], params["wait_timeout"])
+    deleted = delete_db_instance(client, current["id"], params["retain_automated_backups"])
+    if deleted is False:  # gone in the meantime
+        return dict(result, changed=False, instance={})
+    if params["wait"]:
+        wait_for(client, "db_instance_deleted", current["id"], params["wait_timeout"])
         return dict(result, instance={})
-    return dict(result, instance=normalize_resource(current, before.get("tags")))
+    return dict(result, instance=normalize_resource(deleted, before.get("tags")))
 
 
 def current_auth_parameters(module, current):
@@ -652,7 +660,22 @@ def ensure_present(module, client, current, desired):
         instance = apply_present(client, plan, current, params["wait"], params["wait_timeout"])
     if reboot:
         instance = apply_reboot(client, instance, params["wait"], params["wait_timeout"])
+    if params["wait"] and instance.get("status") not in INSTANCE_STATUS_READY:
+        # Also when nothing had to change: an earlier run with wait=false may have left it busy.
+        instance = _wait_available(client, instance["id"], params["wait_timeout"])
     return dict(changed=changed, instance=describe_instance(client, instance), update_calls=calls_out, diff=plan["diff"])
+
+
+def resolve_parameter_group(module, client, identifier):
+    """db_parameter_group_identifier (name or id) -> id. In check mode a group that does not exist
+    (yet: an earlier task of the play may create it) gives a warning and is kept as given."""
+    try:
+        return resolve_parameter_group_id(client, identifier)
+    except ValidationError as e:
+        if not module.check_mode:
+            raise
+        module.warn(f"{e}; check mode assumes an earlier task creates it and predicts the instance with it as given")
+        return identifier
 
 
 def main():
@@ -667,6 +690,7 @@ def main():
 
     # Everything that can be checked without AWS is checked before the first call.
     try:
+        validate_identifier(params["id"], "GetDbInstance")
         desired = desired_state(params) if params["state"] != "absent" else {}
     except ValidationError as e:
         module.fail_json(msg=str(e))
@@ -680,7 +704,7 @@ def main():
             if current is None and params["id"] and not params["name"]:
                 module.fail_json(msg=f"No Timestream for InfluxDB instance has id {params['id']}; give name to create one")
             if params["db_parameter_group_identifier"] is not None:
-                group_id = resolve_parameter_group_id(client, params["db_parameter_group_identifier"])
+                group_id = resolve_parameter_group(module, client, params["db_parameter_group_identifier"])
                 desired = desired_state(params, parameter_group_id=group_id)
             result = ensure_present(module, client, current, desired)
     except ValidationError as e:

@@ -107,10 +107,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import SERVICE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import TimestreamInfluxDBError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import describe_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_db_instances
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 
 
 def select_summaries(summaries, name=None, instance_id=None):
@@ -139,6 +141,10 @@ def main():
         argument_spec=dict(name=dict(type="str"), id=dict(type="str")),
         supports_check_mode=True,
     )
+    try:
+        validate_identifier(module.params["id"], "GetDbInstance")
+    except ValidationError as e:
+        module.fail_json(msg=str(e))
     client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         instances = gather(client, module.params["name"], module.params["id"])

@@ -110,6 +110,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import apply_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import coerce_to_shape
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import create_db_parameter_group
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import describe_immutable
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_parameter_group_by_name
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_parameter_group
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import input_shape
@@ -150,13 +151,6 @@ def compare_group(current, desired):
     return differences
 
 
-def describe_differences(differences):
-    return "; ".join(
-        f"{option} (current: {values['current']!r}, wanted: {values['desired']!r})"
-        for option, values in sorted(differences.items())
-    )
-
-
 def ensure_present(module, client, current, desired):
     params = module.params
     if current is None:
@@ -176,7 +170,7 @@ def ensure_present(module, client, current, desired):
     if differences:
         raise ValidationError(
             f"DB parameter group {current['name']} ({current['id']}) already exists with different settings: "
-            f"{describe_differences(differences)}. The Timestream for InfluxDB API cannot update a parameter group; "
+            f"{describe_immutable(differences)}. The Timestream for InfluxDB API cannot update a parameter group; "
             f"create one with a new name (for example {current['name']}-v2) and point the instances at it."
         )
     current_tags = list_tags(client, current["arn"])

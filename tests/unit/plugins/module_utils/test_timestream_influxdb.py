@@ -485,3 +485,105 @@ def test_errors_name_the_operation(stubbed):
     stubber.add_client_error("update_db_instance", "ValidationException", "No changes", http_status_code=400)
     with pytest.raises(ts.TimestreamInfluxDBError, match=r"UpdateDbInstance"):
         ts.update_db_instance(client, "abc123def4", {"port": 8087})
+
+
+# ---------------------------------------------------------------------------------------------
+# Review findings
+# ---------------------------------------------------------------------------------------------
+def test_create_only_field_missing_from_the_description_is_unset():
+    """An instance created without a KMS key has no kmsKeyId: asking for one is an immutable change."""
+    key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    updates, immutable = ts.compare_instance(instance(), request(kms_key_id=key))
+    assert updates == {}
+    assert immutable == {"kms_key_id": {"current": None, "desired": key}}
+    without_groups = {k: v for k, v in instance().items() if k != "vpcSecurityGroupIds"}
+    assert "vpc_security_group_ids" in ts.compare_instance(without_groups, request())[1]
+
+
+def test_only_the_auth_secret_fields_are_skipped_when_missing():
+    # username, organization and bucket live in the auth secret, not in GetDbInstance
+    assert ts.compare_instance(instance(), request(username="u1", organization="o", bucket="bkt")) == ({}, {})
+    assert set(ts.AUTH_SECRET_FIELDS) < set(ts.IMMUTABLE_FIELDS)
+
+
+def test_missing_fields_with_an_aws_default_compare_with_it():
+    bare = {k: v for k, v in instance().items() if k not in ("publiclyAccessible", "networkType")}
+    assert ts.compare_instance(bare, request(publicly_accessible=False, network_type="IPV4")) == ({}, {})
+    immutable = ts.compare_instance(bare, request(publicly_accessible=True, network_type="DUAL"))[1]
+    assert immutable == {
+        "publicly_accessible": {"current": False, "desired": True},
+        "network_type": {"current": "IPV4", "desired": "DUAL"},
+    }
+    # only members that are optional in GetDbInstance's output may be defaulted
+    output = MODEL.operation_model("GetDbInstance").output_shape
+    assert set(ts.IMMUTABLE_API_DEFAULTS) <= set(output.members) - set(output.required_members)
+
+
+@pytest.mark.parametrize("status", ["FAILED", "REBOOT_FAILED", "RESTORE_FAILED"])
+def test_deleted_waiter_polls_on_through_failed_statuses(stubbed, status):
+    client, stubber = stubbed
+    stubber.add_response("get_db_instance", _get(status))
+    stubber.add_response("get_db_instance", _get("DELETING"))
+    stubber.add_client_error("get_db_instance", "ResourceNotFoundException", http_status_code=404)
+    assert ts.wait_for(client, "db_instance_deleted", "abc123def4", timeout=10, delay=0) is None
+
+
+def test_backup_deleted_waiter_polls_on_through_failed(stubbed):
+    client, stubber = stubbed
+    backup = {"id": "bk1", "arn": "arn:aws:timestream-influxdb:us-east-1:123456789012:db-backup/bk1"}
+    stubber.add_response("get_db_backup", dict(backup, status="FAILED"))
+    stubber.add_client_error("get_db_backup", "ResourceNotFoundException", http_status_code=404)
+    assert ts.wait_for(client, "db_backup_deleted", "bk1", timeout=10, delay=0) is None
+
+
+def test_deleted_waiters_never_fail_on_a_status():
+    """Every status of the model either ends a deletion wait successfully or is polled on."""
+    for name, statuses in (("DbInstanceDeleted", "Status"), ("DbBackupDeleted", "DbBackupStatus")):
+        acceptors = ts.WAITER_DATA["waiters"][name]["acceptors"]
+        assert not [a for a in acceptors if a["state"] == "failure"]
+        path_states = {a["expected"]: a["state"] for a in acceptors if a["matcher"] == "path"}
+        assert set(path_states) == set(MODEL.shape_for(statuses).enum)
+
+
+@pytest.mark.parametrize(
+    "operation, value",
+    [("GetDbInstance", "bad_id!"), ("GetDbInstance", "ab"), ("GetDbBackup", "x" * 65), ("GetDbBackup", "with space")],
+)
+def test_bad_ids_fail_naming_the_option(operation, value):
+    with pytest.raises(ts.ValidationError) as err:
+        ts.validate_identifier(value, operation)
+    assert str(err.value).startswith("id ")
+    assert "identifier" not in str(err.value)
+
+
+def test_good_and_missing_ids_pass():
+    assert ts.validate_identifier("abc123def4", "GetDbInstance") == "abc123def4"
+    assert ts.validate_identifier(None, "GetDbBackup") is None
+
+
+def test_delete_sends_retain_automated_backups_only_when_given(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("delete_db_instance", _get("DELETING"), {"identifier": "abc123def4", "retainAutomatedBackups": True})
+    stubber.add_response("delete_db_instance", _get("DELETING"), {"identifier": "abc123def4"})
+    assert ts.delete_db_instance(client, "abc123def4", True)["status"] == "DELETING"
+    assert ts.delete_db_instance(client, "abc123def4")["status"] == "DELETING"
+
+
+def test_shared_argument_specs_match_the_model():
+    """log_delivery_configuration and maintenance_schedule: every model member is an option and
+    the model's required members are required options."""
+    shape = MODEL.operation_model("CreateDbInstance").input_shape
+    for spec, member in ((ts.log_delivery_configuration_spec(), "logDeliveryConfiguration"),
+                         (ts.maintenance_schedule_spec(), "maintenanceSchedule")):
+        _assert_spec_matches(spec, shape.members[member])
+    assert ts.log_delivery_configuration_spec() is not ts.log_delivery_configuration_spec()  # fresh copies
+
+
+def _assert_spec_matches(spec, shape):
+    options = spec["options"]
+    assert set(options) == {ts.camel_to_snake(m) for m in shape.members}
+    for member, member_shape in shape.members.items():
+        option = options[ts.camel_to_snake(member)]
+        assert bool(option.get("required")) == (member in shape.required_members), member
+        if member_shape.type_name == "structure":
+            _assert_spec_matches(option, member_shape)

@@ -110,3 +110,20 @@ def test_password_is_no_log(monkeypatch):
     seen = captured_spec("timestream_influxdb_instance", monkeypatch)[1]
     assert seen["argument_spec"]["password"]["no_log"] is True
     assert seen["supports_check_mode"] is True
+
+
+@pytest.mark.parametrize("name", ["timestream_influxdb_instance", "timestream_influxdb_backup"])
+def test_shared_options_come_from_module_utils(name, monkeypatch):
+    """log_delivery_configuration and maintenance_schedule are defined once, in module_utils."""
+    from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
+
+    spec = captured_spec(name, monkeypatch)[1]["argument_spec"]
+    assert spec["log_delivery_configuration"] == ts.log_delivery_configuration_spec()
+    assert spec["maintenance_schedule"] == ts.maintenance_schedule_spec()
+
+
+def test_retain_automated_backups_is_the_delete_member(monkeypatch):
+    spec = captured_spec("timestream_influxdb_instance", monkeypatch)[1]["argument_spec"]
+    assert spec["retain_automated_backups"] == {"type": "bool"}
+    member = MODEL.operation_model("DeleteDbInstance").input_shape.members["retainAutomatedBackups"]
+    assert member.type_name == "boolean"

@@ -1,9 +1,13 @@
-"""desired state -> plan for timestream_influxdb_instance (pure functions; no AWS)."""
+"""timestream_influxdb_instance: desired state -> plan (pure), and ensure_present/ensure_absent against
+botocore's Stubber (no AWS)."""
 
 from __future__ import annotations
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_instance as mod
 
@@ -92,8 +96,9 @@ def test_immutable_change_fails_with_current_and_wanted_values():
     message = str(err.value)
     assert "vpc_subnet_ids (current: ['subnet-0a1b2c', 'subnet-0d4e5f'], wanted: ['subnet-0ffff'])" in message
     assert "never deletes a database" in message
-    # kms_key_id is not reported by this description, so nothing can be said about it
-    assert "kms_key_id" not in message
+    # The description has no kmsKeyId: the instance was created without one, so asking for one
+    # is a change creation alone can make (review finding 1).
+    assert "kms_key_id (current: None, wanted: 'key1')" in message
 
 
 def test_storage_decrease_fails_before_any_call():
@@ -108,3 +113,127 @@ def test_auth_parameters_from_the_secret_are_compared_but_not_predicted():
     assert "organization" not in same["predicted"]
     with pytest.raises(ValidationError, match="organization \\(current: 'ons', wanted: 'other'\\)"):
         mod.plan_present(dict(CURRENT), desired(organization="other"), {}, None, True, auth)
+
+
+# ---------------------------------------------------------------------------------------------
+# ensure_present / ensure_absent against botocore's Stubber (real client, stubbed responses):
+# the review findings on waiting, deleting and check mode.
+# ---------------------------------------------------------------------------------------------
+MODULE_PARAMS = dict(
+    {option: None for option in ts.INSTANCE_OPTION_TO_API},
+    id=None,
+    state="present",
+    tags=None,
+    purge_tags=True,
+    wait=True,
+    wait_timeout=60,
+    retain_automated_backups=None,
+)
+TAGS_ARN = {"resourceArn": CURRENT["arn"]}
+ID = {"identifier": CURRENT["id"]}
+
+
+class FakeModule:
+    """The part of AnsibleAWSModule the ensure_* functions use."""
+
+    def __init__(self, check_mode=False, **params):
+        self.params = dict(MODULE_PARAMS, **PARAMS)
+        self.params.update(params)
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def client(self, *_args, **_kwargs):
+        raise AssertionError("no other AWS client is expected here")
+
+
+@pytest.fixture
+def stubbed():
+    client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stubber:
+        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_wait_waits_when_nothing_changes(stubbed):
+    """A rerun with wait=true of an instance a wait=false run left CREATING returns it AVAILABLE."""
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("get_db_instance", dict(CURRENT, status="CREATING"), ID)  # the waiter polls on
+    stubber.add_response("get_db_instance", dict(CURRENT, status="AVAILABLE"), ID)
+    stubber.add_response("get_db_instance", dict(CURRENT, status="AVAILABLE"), ID)  # the final description
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    module = FakeModule()
+    # wait_timeout=60 polls every second; the stubbed CREATING answer costs one poll interval
+    result = mod.ensure_present(module, client, dict(CURRENT, status="CREATING"), desired())
+    assert result["changed"] is False
+    assert result["instance"]["status"] == "AVAILABLE"
+
+
+def test_no_wait_returns_at_once(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    result = mod.ensure_present(FakeModule(wait=False), client, dict(CURRENT, status="CREATING"), desired())
+    assert result["changed"] is False and result["instance"]["status"] == "CREATING"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_absent_on_an_instance_being_deleted_is_no_change(stubbed, check_mode):
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {"Team": "ONS"}}, TAGS_ARN)
+    # no DeleteDbInstance: the Stubber fails on any call not queued here
+    result = mod.ensure_absent(FakeModule(check_mode=check_mode, state="absent", wait=False), client,
+                               dict(CURRENT, status="DELETING"))
+    assert result["changed"] is False
+    assert result["instance"]["status"] == "DELETING"
+    assert result["diff"] == {"before": {}, "after": {}}
+
+
+def test_absent_on_an_instance_being_deleted_still_waits(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_client_error("get_db_instance", "ResourceNotFoundException", http_status_code=404, expected_params=ID)
+    result = mod.ensure_absent(FakeModule(state="absent"), client, dict(CURRENT, status="DELETING"))
+    assert result["changed"] is False and result["instance"] == {}
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_deleting_a_failed_instance_waits_through_its_failed_status(stubbed, retain):
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response(
+        "delete_db_instance",
+        dict(CURRENT, status="FAILED"),
+        dict(ID, retainAutomatedBackups=retain),
+    )
+    stubber.add_response("get_db_instance", dict(CURRENT, status="FAILED"), ID)  # still FAILED: poll on
+    stubber.add_client_error("get_db_instance", "ResourceNotFoundException", http_status_code=404, expected_params=ID)
+    module = FakeModule(state="absent", retain_automated_backups=retain)
+    result = mod.ensure_absent(module, client, dict(CURRENT, status="FAILED"))
+    assert result["changed"] is True and result["instance"] == {}
+
+
+def test_retain_automated_backups_is_not_sent_unless_given(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("delete_db_instance", dict(CURRENT, status="DELETING"), ID)
+    result = mod.ensure_absent(FakeModule(state="absent", wait=False), client, dict(CURRENT))
+    assert result["changed"] is True and result["instance"]["status"] == "DELETING"
+
+
+def test_check_mode_predicts_with_a_parameter_group_not_created_yet(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("list_db_parameter_groups", {"items": []})
+    module = FakeModule(check_mode=True)
+    assert mod.resolve_parameter_group(module, client, "ons-params-new") == "ons-params-new"
+    assert len(module.warnings) == 1 and "ons-params-new" in module.warnings[0]
+
+
+def test_outside_check_mode_a_missing_parameter_group_fails(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("list_db_parameter_groups", {"items": []})
+    with pytest.raises(ValidationError, match="no DB parameter group has this name or id"):
+        mod.resolve_parameter_group(FakeModule(), client, "ons-params-new")
