@@ -8,6 +8,9 @@ target prefix ``AmazonTimestreamInfluxDB``): every operation of the botocore mod
   scheduler thread, so a resource becomes AVAILABLE even when nobody polls.
 * Each instance gets its auth-parameters secret in moto's Secrets Manager (in-process), and an
   InfluxDB server from ``sandbox.instance_servers.get_manager()`` when it first becomes AVAILABLE.
+  ``endpoint``/``port`` are where that server listens: with sandbox.influxdb, an address of the
+  instance's own (127.0.0.x) and the configured port, as on AWS (own host, configured port). An
+  update of ``port`` moves the server (``rebind``) when the instance becomes AVAILABLE again.
 """
 
 from __future__ import annotations
@@ -242,7 +245,10 @@ class TimestreamInfluxDBBackend:
             elif status == "DELETING":
                 self._finish_delete_instance(res)
             else:
+                moved = self._apply_port_change(res)
                 with self._lock:
+                    if moved is not None:
+                        res.data["endpoint"], res.data["port"] = moved
                     res.data["status"] = AVAILABLE
                     res.due = None
         elif res.kind == "db-cluster":
@@ -251,10 +257,16 @@ class TimestreamInfluxDBBackend:
             elif status == "DELETING":
                 self._finish_delete_cluster(res)
             else:
+                moved = self._apply_port_change(res)
                 with self._lock:
+                    if moved is not None:
+                        res.data["endpoint"], res.data["port"] = moved
+                        res.data["readerEndpoint"] = moved[0]
                     res.data["status"] = AVAILABLE
                     res.due = None
                     for m in self._members_of(res):
+                        if moved is not None:
+                            m.data["endpoint"], m.data["port"] = moved
                         m.data["status"] = AVAILABLE
         elif res.kind == "db-backup":
             if status == "IN_PROGRESS":
@@ -265,6 +277,22 @@ class TimestreamInfluxDBBackend:
                 get_manager().delete_snapshot(res.id)
                 with self._lock:
                     self._resources.pop(res.arn, None)
+
+    def _apply_port_change(self, res: Resource) -> tuple[str, int] | None:
+        """An accepted port update takes effect: the server moves to the new port (its data kept).
+        Returns the new (endpoint, port), or None when the port did not change."""
+        with self._lock:
+            port = res.private.get("pending_port")
+            started = res.private.get("server_started")
+        if port is None:
+            return None
+        if started:
+            moved = get_manager().rebind(res.id, port)
+        else:  # nothing listens yet: only the reported port follows
+            moved = (res.data.get("endpoint"), port)
+        with self._lock:
+            res.private.pop("pending_port", None)
+        return moved
 
     def _auth_for(self, res: Resource) -> InstanceAuth:
         a = res.private["auth"]
@@ -713,12 +741,10 @@ class TimestreamInfluxDBBackend:
             if "dbStorageType" in changes:
                 res.private["storage_type_changed_at"] = time.time()
             if "port" in changes:
-                # The reported port is where the instance's server listens (the manager picks it);
-                # it follows the configured port only when nothing listens yet or the manager
-                # honours the configured port (NullManager).
-                if res.data.get("port") == res.private["configured_port"]:
-                    res.data["port"] = changes["port"]
+                # The reported port is where the instance's server listens; the server moves to
+                # the new port (manager.rebind) when the instance becomes AVAILABLE again.
                 res.private["configured_port"] = changes["port"]
+                res.private["pending_port"] = changes["port"]
             for k, v in changes.items():
                 if k != "port":
                     res.data[k] = copy.deepcopy(v)
@@ -1238,10 +1264,9 @@ class TimestreamInfluxDBBackend:
                 account, region, changes.get("dbParameterGroupIdentifier")
             )
             self._check_log_delivery(account, changes.get("logDeliveryConfiguration"))
-            if "port" in changes:
-                if res.data.get("port") == res.private["configured_port"]:
-                    res.data["port"] = changes["port"]
+            if "port" in changes:  # applied (the server moved) when AVAILABLE again
                 res.private["configured_port"] = changes["port"]
+                res.private["pending_port"] = changes["port"]
             for k, v in changes.items():
                 if k != "port":
                     res.data[k] = copy.deepcopy(v)

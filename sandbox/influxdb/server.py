@@ -1356,7 +1356,8 @@ class InfluxServer:
     def h_query(self, req: Request) -> Response:
         p = self.active(req)
         ctype = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-        dialect = None
+        # application/vnd.flux requests: annotated CSV (influxdb-client's dialect)
+        dialect: dict | None = None
         extern = None
         now = now_ns()
         if ctype == "application/vnd.flux":
@@ -1375,7 +1376,9 @@ class InfluxServer:
                 raise ApiError(400, "invalid", "query is required")
             if body.get("type", "flux") != "flux":
                 raise ApiError(400, "invalid", f"unknown query type {body.get('type')!r}")
-            dialect = body.get("dialect")
+            # InfluxDB's QueryRequest.WithDefaults: a JSON request without a dialect gets no
+            # annotations, a header row and "," (flux.to_annotated_csv's ``{}``)
+            dialect = body.get("dialect") or {}
             extern = body.get("extern")
             if body.get("now"):
                 now = parse_rfc3339(body["now"], "now")
@@ -1415,7 +1418,13 @@ class InfluxServer:
             status = {"invalid": 400, "not found": 404}.get(code, 500)
             message = getattr(exc, "message", None) or str(exc)
             raise ApiError(status, code if status != 500 else "internal error", message) from None
-        return Response(200, text.encode("utf-8"), "application/csv; charset=utf-8")
+        return Response(200, text.encode("utf-8"), QUERY_CONTENT_TYPE)
+
+
+# InfluxDB itself answers "text/csv; charset=utf-8" (flux csv.MultiResultEncoder.ContentType);
+# oss.yml documents application/csv, and the tests' contract check follows oss.yml: switch once
+# that check knows this defect of the contract.
+QUERY_CONTENT_TYPE = "application/csv; charset=utf-8"
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -1494,7 +1503,7 @@ class _Handler(BaseHTTPRequestHandler):
                 observer(req, resp)
             except Exception:  # noqa: BLE001 - an observer never breaks the server
                 pass
-        if (resp.status == 200 and resp.body and (resp.content_type or "").startswith("application/csv")
+        if (resp.status == 200 and resp.body and resp.content_type == QUERY_CONTENT_TYPE
                 and "gzip" in headers.get("accept-encoding", "").lower()):
             # InfluxDB compresses query results for clients that accept gzip
             resp = Response(resp.status, gzip.compress(resp.body, compresslevel=5), resp.content_type,

@@ -21,26 +21,27 @@ PGROUP = "ons.timestream_influxdb.timestream_influxdb_parameter_group"
 PASSWORD = "Zq7PasswordNeverShown42"
 
 
-def connection(aws_sandbox):
+def connection(aws_sandbox, access_key="testing"):
     return {
         "endpoint_url": aws_sandbox.endpoint,
         "region": "us-east-1",
-        "access_key": "testing",
+        "access_key": access_key,
         "secret_key": "testing",
     }
 
 
-def run(aws_sandbox, tmp_path, *tasks, **kwargs):
-    """Run tasks ``(name, module, params[, task keywords])`` with the sandbox connection merged in."""
-    conn = connection(aws_sandbox)
+def run(aws_sandbox, tmp_path, *tasks, access_key="testing", **kwargs):
+    """Run tasks ``(name, module, params[, task keywords])`` with the sandbox connection merged in
+    (signed with ``access_key``: a test's own key lets it pick its requests out of the shared log)."""
+    conn = connection(aws_sandbox, access_key)
     plays = []
     for name, module, params, *keywords in tasks:
         plays.append({"name": name, module: dict(conn, **params), **(keywords[0] if keywords else {})})
     return run_playbook(tmp_path, tasks=plays, **kwargs)
 
 
-def mutating(aws_sandbox):
-    return [r["operation"] for r in aws_sandbox.control.mutating_requests(SERVICE)]
+def mutating(aws_sandbox, access_key=None):
+    return [r["operation"] for r in aws_sandbox.control.mutating_requests(SERVICE, access_key=access_key)]
 
 
 def instances_named(ts, name):
@@ -50,7 +51,8 @@ def instances_named(ts, name):
 @pytest.fixture
 def names():
     suffix = uuid.uuid4().hex[:8]
-    return {"instance": f"it-{suffix}", "pg1": f"pg-a-{suffix}", "pg2": f"pg-b-{suffix}", "logs": f"logs-{suffix}"}
+    return {"instance": f"it-{suffix}", "pg1": f"pg-a-{suffix}", "pg2": f"pg-b-{suffix}", "logs": f"logs-{suffix}",
+            "access_key": f"AKIAIT{suffix.upper()}"}
 
 
 @pytest.fixture
@@ -85,9 +87,11 @@ def test_instance_lifecycle(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
         "vpc_subnet_ids": aws_vpc.subnet_ids,
         "vpc_security_group_ids": [aws_vpc.security_group_id],
         "db_parameter_group_identifier": names["pg1"],
+        "port": 8086,  # the default, stated: GetDbInstance reports the configured port, as on AWS
         "tags": {"Team": "ONS", "Env": "test"},
         "wait_timeout": 120,
     }
+    akid = names["access_key"]
     groups = run(
         aws_sandbox, tmp_path,
         ("pg1", PGROUP, {"name": names["pg1"], "parameters": {"query_concurrency": 4}}),
@@ -127,12 +131,16 @@ def test_instance_lifecycle(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
         assert out[key], key
     assert out["tags"] == {"Team": "ONS", "Env": "test"}
 
-    # 3. idempotent: no change, only reads
+    assert live["port"] == 8086 and out["port"] == 8086
+
+    # 3. idempotent with the explicit port: no change, only reads (this test's own requests)
     aws_sandbox.control.reset_requests()
-    r = run(aws_sandbox, tmp_path, ("again", MODULE, params))
+    r = run(aws_sandbox, tmp_path, ("again", MODULE, params), access_key=akid)
     assert r.rc == 0, r.stdout[-3000:]
     assert r.task("again")["changed"] is False
-    assert mutating(aws_sandbox) == []
+    assert [q["operation"] for q in aws_sandbox.control.requests(access_key=akid)
+            if q["service"] == SERVICE], "the run made no request at all"
+    assert mutating(aws_sandbox, akid) == []
 
     # 4. in-place update of every updatable field, check mode first
     updated = dict(
@@ -153,7 +161,7 @@ def test_instance_lifecycle(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
     task = r.task("update")
     assert task["changed"] is True
     assert task["instance"]["db_instance_type"] == "db.influx.large"
-    assert task["diff"]["before"]["port"] != 8087 and task["diff"]["after"]["port"] == 8087
+    assert task["diff"]["before"]["port"] == 8086 and task["diff"]["after"]["port"] == 8087
     assert mutating(aws_sandbox) == []
     assert ts.get_db_instance(identifier=out["id"])["dbInstanceType"] == "db.influx.medium"
 
@@ -181,22 +189,20 @@ def test_instance_lifecycle(aws_sandbox, aws_vpc, tmp_path, names, cleanup):
     assert live["dbInstanceType"] == "db.influx.large"
     assert live["deploymentType"] == "WITH_MULTIAZ_STANDBY" and live["secondaryAvailabilityZone"]
     assert live["dbStorageType"] == "InfluxIOIncludedT2" and live["allocatedStorage"] == 400
-    # The sandbox reports the port its local InfluxDB server listens on, not the configured one
-    # (AWS reports the configured port): the port change shows in the accepted call above.
+    assert live["port"] == 8087  # the configured port, where the instance's server now listens
     assert live["dbParameterGroupIdentifier"] == pg2_id
     assert live["logDeliveryConfiguration"] == {"s3Configuration": {"bucketName": names["logs"], "enabled": True}}
     assert live["maintenanceSchedule"]["preferredMaintenanceWindow"] == "Sun:02:00-Sun:04:00"
     assert live["dbBackupConfigurations"][0]["retentionDays"] == 7
     assert task["instance"]["secondary_availability_zone"] == live["secondaryAvailabilityZone"]
 
-    # 5. idempotent again (a name for the parameter group resolves to the same id). Without the
-    # port option: the sandbox reports a port other than the configured one (see above).
-    updated.pop("port")
+    # 5. idempotent again, port 8087 included (a name for the parameter group resolves to the same id)
     aws_sandbox.control.reset_requests()
-    r = run(aws_sandbox, tmp_path, ("again", MODULE, dict(updated, db_parameter_group_identifier=names["pg2"])))
+    r = run(aws_sandbox, tmp_path, ("again", MODULE, dict(updated, db_parameter_group_identifier=names["pg2"])),
+            access_key=akid)
     assert r.rc == 0, r.stdout[-3000:]
     assert r.task("again")["changed"] is False
-    assert mutating(aws_sandbox) == []
+    assert mutating(aws_sandbox, akid) == []
 
     # 6. immutable change and storage decrease fail clearly, before any mutating call
     aws_sandbox.control.reset_requests()

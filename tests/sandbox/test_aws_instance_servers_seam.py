@@ -21,6 +21,7 @@ class RecordingManager:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
         self.fail_names: set[str] = set()
+        self.fail_ports: set[int] = set()
         self._lock = threading.Lock()
         self._next_port = 41000
 
@@ -37,6 +38,12 @@ class RecordingManager:
 
     def stop(self, instance_id: str) -> None:
         self.calls.append(("stop", instance_id))
+
+    def rebind(self, instance_id: str, port: int) -> tuple[str, int]:
+        self.calls.append(("rebind", instance_id, port))
+        if port in self.fail_ports:
+            raise OSError(98, "Address already in use")
+        return "127.0.0.10", port
 
     def stop_all(self) -> None:
         self.calls.append(("stop_all",))
@@ -206,3 +213,49 @@ def test_transitions_happen_without_polling(local_sandbox):
     )
     assert [e["operation"] for e in server.app.log.entries()] == ["CreateDbInstance"]
     assert ts.get_db_instance(identifier=created["id"])["status"] == "AVAILABLE"
+
+
+def test_port_update_moves_the_server_when_available_again(local_sandbox):
+    server, manager = local_sandbox
+    ts = boto3_client(server.endpoint, "timestream-influxdb")
+    subnets, sg = _vpc(boto3_client(server.endpoint, "ec2"))
+    created = ts.create_db_instance(
+        name=f"mv-{uuid.uuid4().hex[:6]}",
+        password="Passw0rd99",
+        organization="ons",
+        bucket="metrics",
+        dbInstanceType="db.influx.medium",
+        vpcSubnetIds=subnets,
+        vpcSecurityGroupIds=[sg],
+        allocatedStorage=20,
+    )
+    iid = created["id"]
+    before = wait_for_db_instance(ts, iid)
+    (start,) = manager.of("start")
+    assert start[1].port == 8086  # the default configured port goes to the manager
+
+    # an update that does not touch the port does not move the server
+    ts.update_db_instance(identifier=iid, maintenanceSchedule={
+        "timezone": "UTC", "preferredMaintenanceWindow": "Sun:02:00-Sun:04:00"})
+    wait_for_db_instance(ts, iid)
+    assert manager.of("rebind") == []
+
+    ts.update_db_instance(identifier=iid, port=8087)
+    after = wait_for_db_instance(ts, iid)
+    assert manager.of("rebind") == [("rebind", iid, 8087)]
+    assert (after["endpoint"], after["port"]) == ("127.0.0.10", 8087)
+    assert before["endpoint"] != after["endpoint"]
+    # the configured port is now 8087: asking for it again is a no-op AWS rejects
+    with pytest.raises(ts.exceptions.ValidationException):
+        ts.update_db_instance(identifier=iid, port=8087)
+    assert len(manager.of("start")) == 1
+
+    # a server that cannot move fails the instance, as a failed update does on AWS
+    manager.fail_ports.add(8088)
+    ts.update_db_instance(identifier=iid, port=8088)
+    failed = wait_for_db_instance(ts, iid, "FAILED", timeout=10)
+    assert manager.of("rebind")[-1] == ("rebind", iid, 8088)
+    assert failed["port"] == 8087  # it never listened on 8088
+    ts.delete_db_instance(identifier=iid)
+    wait_for_db_instance(ts, iid, "DELETED", timeout=10)
+    assert manager.of("stop") == [("stop", iid)]
