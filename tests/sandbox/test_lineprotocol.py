@@ -544,8 +544,9 @@ def test_format_point_refuses_bad_points() -> None:
 
 
 # --- properties ---------------------------------------------------------------------------------
+# U+FFFD is a symbol (So) but InfluxDB's ValidKeyToken refuses it in keys, like non-printables.
 SAFE = st.characters(
-    codec="utf-8", categories=("L", "N", "P", "S"), exclude_characters="\\_#"
+    codec="utf-8", categories=("L", "N", "P", "S"), exclude_characters="\\_#\ufffd"
 )
 TRICKY = st.sampled_from(list(' ,="\\#_\n\ttimeé日🚀\x00') + ["\ufffd", "\u00a0"])
 
