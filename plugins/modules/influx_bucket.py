@@ -52,13 +52,7 @@ options:
     default: present
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
-attributes:
-  check_mode:
-    description: Can run in check mode and return the predicted result without changing anything.
-    support: full
-  diff_mode:
-    description: Returns the resource before and after the task (without secrets) when run with C(--diff).
-    support: full
+  - ons.timestream_influxdb.attributes
 notes:
   - O(org) (or E(INFLUX_ORG)) is required and may be the organization's name or id.
   - Deleting a bucket deletes its data. InfluxDB cannot rename a bucket through this module; a different O(name)

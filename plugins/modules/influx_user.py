@@ -58,13 +58,7 @@ options:
     default: present
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
-attributes:
-  check_mode:
-    description: Can run in check mode and return the predicted result without changing anything.
-    support: full
-  diff_mode:
-    description: Returns the resource before and after the task (without secrets) when run with C(--diff).
-    support: full
+  - ons.timestream_influxdb.attributes
 notes:
   - The connection option O(org) is not used by this module.
   - Needs C(read:users) and C(write:users).

@@ -145,6 +145,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - ons.timestream_influxdb.attributes
 notes:
   - Supports check mode and diff mode.
   - In check mode, an O(instance) (with O(state=present)) or a backup (with O(state=restored)) that does not

@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - ons.timestream_influxdb.attributes.info_module
 notes:
   - Supports check mode (it makes no change either way).
 """

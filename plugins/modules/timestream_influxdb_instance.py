@@ -215,6 +215,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - ons.timestream_influxdb.attributes
 notes:
   - Supports check mode (no change is made; the predicted result is returned) and diff mode (the before and
     after values of every compared option and of the tags).

@@ -52,6 +52,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags
   - amazon.aws.boto3
+  - ons.timestream_influxdb.attributes
 notes:
   - Supports check mode and diff mode.
 """
