@@ -7,6 +7,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from sandbox.aws import ec2_fixes
@@ -38,6 +39,13 @@ def _json_response(
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -85,9 +93,7 @@ class SandboxApp:
         if rule is not None:
             status, headers, payload = render(rule, info)
             self.log.record(info, status, fault=rule["kind"])
-            start_response(
-                f"{status} {'Bad Request' if status == 400 else 'Error'}", headers
-            )
+            start_response(f"{status} {_reason(status)}", headers)
             return [payload]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(TARGET_PREFIX + "."):
@@ -135,7 +141,7 @@ class SandboxApp:
         if status >= 300:
             headers.append(("x-amzn-ErrorType", payload.get("__type", "")))
         self.log.record(info, status)
-        start_response(f"{status} {'OK' if status < 300 else 'Error'}", headers)
+        start_response(f"{status} {_reason(status)}", headers)
         return [data]
 
     # ------------------------------------------------------------------ control

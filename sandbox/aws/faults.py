@@ -19,6 +19,11 @@ from sandbox.aws.requestlog import RequestInfo
 
 KINDS = ("throttle", "server_error")
 
+# Throttling status where a JSON-protocol service's own API reference gives one other than 400:
+# Timestream for InfluxDB's ThrottlingException is HTTP 429 (its Smithy model's httpError and API
+# reference). The others keep the 400 their references give.
+THROTTLE_STATUS = {"timestream-influxdb": 429}
+
 
 class FaultError(ValueError):
     pass
@@ -129,6 +134,7 @@ def render(
             code = "RequestLimitExceeded"
         elif info.protocol in ("json", "rest-json"):
             code = "ThrottlingException"
+            status = THROTTLE_STATUS.get(info.service, 400)
         elif info.protocol == "rest-xml":
             code, status = "SlowDown", 503
         else:

@@ -71,22 +71,36 @@ class SandboxServer:
         )
         self._thread.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
         """Stop serving (call from another thread than the serving one), then close."""
         self.server.shutdown()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
             self._thread = None
-        self.close()
+        self.close(timeout)
 
-    def close(self) -> None:
-        """Stop the lifecycle scheduler and every instance server; close the socket. Idempotent."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the lifecycle scheduler and every instance server; close the socket. Idempotent.
+
+        Final: first the manager is closed (when it can be: sandbox.influxdb's refuses to start
+        servers from then on), then the scheduler is given ``timeout`` seconds to finish the
+        transition it is in, then every server is stopped. A bring-up or restore still running
+        after that fails instead of starting a server nobody stops."""
         if self._closed:
             return
         self._closed = True
-        self.app.timestream.stop_scheduler()
+        manager = get_manager()
+        close_manager = getattr(manager, "close", None)
+        if callable(close_manager):
+            try:
+                close_manager()
+            except Exception as e:  # noqa: BLE001 - shutdown must go on
+                print(
+                    f"closing the instance-server manager failed: {e}", file=sys.stderr
+                )
+        self.app.timestream.stop_scheduler(timeout)
         try:
-            get_manager().stop_all()
+            manager.stop_all()
         except Exception as e:  # noqa: BLE001 - shutdown must go on
             print(f"stop_all failed: {e}", file=sys.stderr)
         self.server.server_close()

@@ -43,7 +43,8 @@ ERROR_STATUS = {
     "ResourceNotFoundException": 404,
     "ConflictException": 409,
     "ServiceQuotaExceededException": 402,
-    "ThrottlingException": 400,
+    # The service's own model (smithy httpError) and API reference give 429 for throttling.
+    "ThrottlingException": 429,
     "InternalServerException": 500,
     "SerializationException": 400,
     "UnknownOperationException": 400,
@@ -58,6 +59,8 @@ DEFAULT_MAX_RESULTS = 100
 AVAILABLE = "AVAILABLE"
 # Statuses from which a resource may be deleted.
 DELETABLE = {"AVAILABLE", "FAILED", "REBOOT_FAILED", "RESTORE_FAILED"}
+# Tag keys with this prefix (any case) are reserved for AWS's own tags.
+RESERVED_TAG_PREFIX = "aws:"
 
 
 class ApiError(Exception):
@@ -74,6 +77,31 @@ class ApiError(Exception):
 
 def validation_error(message: str, reason: str = "OTHER") -> ApiError:
     return ApiError("ValidationException", message, reason=reason)
+
+
+def check_tag_keys(keys: Any) -> None:
+    """AWS reserves the ``aws:`` prefix (case-insensitive) for its own tags: no caller may set or
+    remove such a tag."""
+    for key in keys or ():
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            raise validation_error(
+                f"Tag key '{key}' is invalid: the prefix '{RESERVED_TAG_PREFIX}' is reserved for AWS use.",
+                "FIELD_VALIDATION_FAILED",
+            )
+
+
+def _snapshot_data_missing(manager: Any, backup_id: str) -> bool:
+    """True when the manager keeps backups as files (sandbox.influxdb) and this backup's data file
+    is not there: restoring it would start an empty server. Managers without stored data (the
+    NullManager, test doubles) have nothing to check."""
+    backup_dir = getattr(manager, "backup_dir", None)
+    if not callable(backup_dir):
+        return False
+    try:
+        from sandbox.influxdb.storage import DB_FILE
+    except ImportError:
+        return False
+    return not (backup_dir(backup_id) / DB_FILE).is_file()
 
 
 class LifecycleConfig:
@@ -166,11 +194,13 @@ class TimestreamInfluxDBBackend:
             )
             self._thread.start()
 
-    def stop_scheduler(self) -> None:
+    def stop_scheduler(self, timeout: float = 10.0) -> None:
+        """Final: no transition starts after this (see tick); waits up to ``timeout`` seconds for
+        the one in progress."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
             self._thread = None
 
     def _run(self) -> None:
@@ -214,7 +244,10 @@ class TimestreamInfluxDBBackend:
                 r.busy = True
         for res in due:
             try:
-                self._transition(res)
+                # once the sandbox shuts down no transition starts (it could start a server
+                # after the manager's stop_all); the resource keeps its status
+                if not self._stop.is_set():
+                    self._transition(res)
             finally:
                 with self._lock:
                     res.busy = False
@@ -310,6 +343,11 @@ class TimestreamInfluxDBBackend:
         manager = get_manager()
         auth = self._auth_for(res)
         if restore_from:
+            if _snapshot_data_missing(manager, restore_from):
+                # never start an empty server in place of the backup's data: the restore fails
+                raise RuntimeError(
+                    f"restore of {res.kind} {res.id}: the data of backup {restore_from} is missing"
+                )
             if res.private.get("server_started"):
                 manager.stop(res.id)
             host, port = manager.restore(restore_from, auth)
@@ -408,6 +446,16 @@ class TimestreamInfluxDBBackend:
                 res,
                 f"Cannot {action} {res.data.get('name', res.id)} while it is in status {res.status}.",
             )
+
+    def _refuse_while_backing_up(self, res: Resource) -> None:
+        """A backup copies the resource's data outside the lock: deleting the resource meanwhile
+        would leave the backup without data, so the delete waits until the backup is done."""
+        for b in self._all(res.account, res.region, "db-backup"):
+            if b.data.get("dbResourceId") == res.id and b.status == "IN_PROGRESS":
+                raise self._conflict(
+                    res,
+                    f"Cannot delete {res.data.get('name', res.id)} while its backup {b.data['name']} is in progress.",
+                )
 
     def _check_unique_name(
         self, account: str, region: str, kind: str, name: str
@@ -590,6 +638,7 @@ class TimestreamInfluxDBBackend:
     def create_db_instance(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p.get("tags"))
         self._require_onboarding(p, "DB instance")
         storage_type = p.get("dbStorageType", "InfluxIOIncludedT1")
         self._check_storage(storage_type, p["allocatedStorage"])
@@ -782,6 +831,7 @@ class TimestreamInfluxDBBackend:
                     res,
                     f"Cannot delete {res.data['name']} while it is in status {res.status}.",
                 )
+            self._refuse_while_backing_up(res)
             self._schedule(res, "DELETING")
             return _project(res.data, "DeleteDbInstanceOutput")
 
@@ -789,6 +839,7 @@ class TimestreamInfluxDBBackend:
     def create_db_parameter_group(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p.get("tags"))
         with self._lock:
             self._check_unique_name(account, region, "db-parameter-group", p["name"])
             params = p.get("parameters")
@@ -845,6 +896,7 @@ class TimestreamInfluxDBBackend:
     def create_db_backup(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p.get("tags"))
         with self._lock:
             src = self._resource_by_id(account, region, p["dbResourceId"])
             if src.data.get("dbClusterId"):
@@ -913,7 +965,15 @@ class TimestreamInfluxDBBackend:
             )
             self._resources[res.arn] = res
             src_id = src.id
-        get_manager().snapshot(src_id, rid)
+        # The copy runs outside the lock (the manager takes its own); while the backup is
+        # IN_PROGRESS its source cannot be deleted (_refuse_while_backing_up).
+        try:
+            get_manager().snapshot(src_id, rid)
+        except Exception:
+            with self._lock:
+                res.data["status"] = "FAILED"
+                res.due = None
+            raise
         with self._lock:
             self._schedule(res, "IN_PROGRESS")
             return _project(res.data, "CreateDbBackupOutput")
@@ -954,6 +1014,7 @@ class TimestreamInfluxDBBackend:
     def restore_from_db_backup(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p.get("tags"))
         self._check_port(p.get("port"))
         with self._lock:
             backup = self._get(account, region, "db-backup", p["dbBackupId"])
@@ -1115,6 +1176,7 @@ class TimestreamInfluxDBBackend:
     def create_db_cluster(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p.get("tags"))
         self._check_port(p.get("port"))
         v3 = (p.get("deploymentConfiguration") or {}).get("InfluxDBv3Enterprise")
         if not v3:
@@ -1315,15 +1377,18 @@ class TimestreamInfluxDBBackend:
                     res,
                     f"Cannot delete {res.data['name']} while it is in status {res.status}.",
                 )
+            self._refuse_while_backing_up(res)
             for m in self._members_of(res):
                 m.data["status"] = "DELETING"
             self._schedule(res, "DELETING")
             return {"dbClusterStatus": "DELETING"}
 
     # ------------------------------------------------------------------ tags
-    def _by_arn(self, arn: str) -> Resource:
+    def _by_arn(self, arn: str, account: str, region: str) -> Resource:
+        """The resource named by ``arn`` as the caller's regional endpoint sees it: a resource of
+        another account or region does not exist there (as for GetDbInstance)."""
         res = self._resources.get(arn)
-        if res is None:
+        if res is None or res.account != account or res.region != region:
             raise ApiError(
                 "ResourceNotFoundException",
                 f"The resource {arn} does not exist.",
@@ -1336,13 +1401,14 @@ class TimestreamInfluxDBBackend:
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
         with self._lock:
-            return {"tags": dict(self._by_arn(p["resourceArn"]).tags)}
+            return {"tags": dict(self._by_arn(p["resourceArn"], account, region).tags)}
 
     def tag_resource(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p["tags"])
         with self._lock:
-            res = self._by_arn(p["resourceArn"])
+            res = self._by_arn(p["resourceArn"], account, region)
             merged = {**res.tags, **p["tags"]}
             if len(merged) > 200:
                 raise ApiError(
@@ -1355,8 +1421,9 @@ class TimestreamInfluxDBBackend:
     def untag_resource(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
+        check_tag_keys(p["tagKeys"])
         with self._lock:
-            res = self._by_arn(p["resourceArn"])
+            res = self._by_arn(p["resourceArn"], account, region)
             for k in p["tagKeys"]:
                 res.tags.pop(k, None)
             return {}

@@ -45,6 +45,10 @@ class NoFreeAddressError(RuntimeError):
     """No loopback address could be bound with the wanted port."""
 
 
+class ManagerClosedError(RuntimeError):
+    """The manager was closed (sandbox shutdown): it starts no server any more."""
+
+
 class InfluxInstanceManager:
     def __init__(self, state_dir: Path, tls: bool = False, plain_tokens: bool = False,
                  first_address: str = FIRST_ADDRESS, max_bind_attempts: int = MAX_BIND_ATTEMPTS):
@@ -61,6 +65,7 @@ class InfluxInstanceManager:
         self._servers: dict[str, InfluxServer] = {}
         self._addresses: dict[str, str] = {}  # instance id -> its loopback address
         self._lock = threading.RLock()
+        self._closed = False  # set by close(): no server starts afterwards
 
     @property
     def ca_path(self) -> Path | None:
@@ -139,9 +144,28 @@ class InfluxInstanceManager:
         self._servers[instance_id] = srv
         return host, port
 
+    def _check_open(self, instance_id: str) -> None:
+        """Call with the lock held: once closed, no server starts (stop_all stays final)."""
+        if self._closed:
+            raise ManagerClosedError(f"instance {instance_id}: the instance-server manager is closed")
+
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    def close(self) -> None:
+        """Sandbox shutdown: refuse to start servers from now on, then stop every server. A
+        bring-up or restore still running elsewhere (the lifecycle scheduler) then fails instead
+        of leaving a server listening after the shutdown. Idempotent."""
+        with self._lock:
+            self._closed = True
+        self.stop_all()
+
     # -- the InstanceServerManager protocol ------------------------------------------------
     def start(self, auth: InstanceAuth) -> tuple[str, int]:
         with self._lock:
+            self._check_open(auth.instance_id)
             srv = self._servers.get(auth.instance_id)
             if srv is not None:
                 return srv.host, srv.port
@@ -152,6 +176,7 @@ class InfluxInstanceManager:
         bound, another address is taken (as for a new instance); if none can, the server is put
         back where it was (when possible) and the error is raised."""
         with self._lock:
+            self._check_open(instance_id)
             srv = self._servers.get(instance_id)
             if srv is None:
                 raise KeyError(f"no server for instance {instance_id}")
@@ -205,6 +230,7 @@ class InfluxInstanceManager:
 
     def restore(self, backup_id: str, auth: InstanceAuth) -> tuple[str, int]:
         with self._lock:
+            self._check_open(auth.instance_id)
             running = self._servers.pop(auth.instance_id, None)
             if running is not None:  # restoring over a live instance replaces its data
                 running.stop()

@@ -681,7 +681,11 @@ class InfluxServer:
         return no_content([("Set-Cookie", f"{A.SESSION_COOKIE}=; Path=/api/; Max-Age=0; HttpOnly")])
 
     def h_me(self, req: Request) -> Response:
+        # tenant UserHandler.handleGetMe reads the caller through AuthedUserService.FindUserByID:
+        # read:users/<own id> is needed (sessions and `influx auth create --all-access` tokens
+        # carry it; a token with org-scoped permissions only gets 401)
         p = self.active(req)
+        self.require(req, "read", "users", None, p.user_id)
         user = self.store.get_user(p.user_id)
         if user is None:
             raise ApiError(404, "not found", "user not found")
@@ -1015,7 +1019,10 @@ class InfluxServer:
             wanted = A.hash_token(q["token"])
             match = self.store.find_authorization_by_token_hash(wanted)
             auths = [a for a in auths if match and a["id"] == match["id"]]
-        auths = [a for a in auths if p.allowed("read", "authorizations", a["org_id"], a["id"])]
+        # authorizer.AuthorizeFindAuthorizations: read on the authorization AND read:users/<its user>
+        # (a user-id grant or a global users grant: an org-scoped users grant does not match)
+        auths = [a for a in auths if p.allowed("read", "authorizations", a["org_id"], a["id"])
+                 and p.allowed("read", "users", None, a["user_id"])]
         return json_response(200, {"links": {"self": f"{API}/authorizations"},
                                    "authorizations": [self.auth_json(a) for a in auths]})
 
@@ -1064,7 +1071,10 @@ class InfluxServer:
         user_id = body.get("userID") or p.user_id
         if self.store.get_user(user_id) is None:
             raise ApiError(404, "not found", "user not found")
+        # AuthedAuthorizationService.CreateAuthorization: write on the org's authorizations, then
+        # write:users/<the new authorization's user>, then every permission it grants
         self.require(req, "write", "authorizations", org_id)
+        self.require(req, "write", "users", None, user_id)
         for item in clean:
             if not p.permission_allowed(item):
                 res = item["resource"]
@@ -1080,10 +1090,17 @@ class InfluxServer:
         a = self.store.get_authorization(req.params["authID"])
         if a is None:
             raise ApiError(404, "not found", "authorization not found")
-        if req.method == "GET":
+        # AuthedAuthorizationService: FindAuthorizationByID needs read on the authorization and
+        # read:users/<its user>; Update/DeleteAuthorization need write on both. The PATCH handler
+        # looks the authorization up through the authed service first (read, then write); DELETE
+        # does not.
+        if req.method in ("GET", "PATCH"):
             self.require(req, "read", "authorizations", a["org_id"], a["id"])
-            return json_response(200, self.auth_json(a))
+            self.require(req, "read", "users", None, a["user_id"])
+            if req.method == "GET":
+                return json_response(200, self.auth_json(a))
         self.require(req, "write", "authorizations", a["org_id"], a["id"])
+        self.require(req, "write", "users", None, a["user_id"])
         if req.method == "PATCH":
             body = req.json()
             status = body.get("status")
