@@ -74,8 +74,10 @@ options:
         type: str
   all_access:
     description:
-      - Grant V(read) and V(write) on every resource type of the organization (what C(influx auth create --all-access)
-        does), instead of listing O(permissions). V(true) is mutually exclusive with O(permissions).
+      - Grant what C(influx auth create --all-access) grants, instead of listing O(permissions) - V(read) and V(write)
+        on every resource type of the organization, V(read) on the organization itself, and V(read) and V(write) on
+        the token's own user (O(user), or the signed-in user), which InfluxDB requires to manage authorizations.
+      - V(true) is mutually exclusive with O(permissions).
     type: bool
     default: false
   status:
@@ -226,9 +228,13 @@ RESOURCE_TYPES = [
     "sources", "scrapers", "notebooks", "remotes", "replications", "instance", "flows", "functions",
     "subscriptions",
 ]
-#: Resource types that are not scoped to an organization.
-UNSCOPED_TYPES = ("instance",)
-#: What ``all_access`` grants: read and write on every organization resource type.
+#: Resource types whose permissions carry no orgID. InfluxDB checks org and user access as
+#: ``read:orgs/<id>`` / ``write:users/<id>`` without an organization, so an org-scoped grant of
+#: these types would never match (the influx CLI strips the orgID from them too).
+UNSCOPED_TYPES = ("instance", "orgs", "users")
+#: ``all_access`` as ``influx auth create --all-access`` builds it: read and write on every
+#: organization resource type, read on the organization itself, read and write on the token's own
+#: user (needed to manage authorizations and read /me), and nothing on the instance.
 ALL_ACCESS_TYPES = [t for t in RESOURCE_TYPES if t not in UNSCOPED_TYPES]
 
 
@@ -300,10 +306,19 @@ def api_permission(action, rtype, org_id, rid=None):
     return {"action": action, "resource": resource}
 
 
-def desired_permissions(params, org_id, resolve_bucket):
-    """The API permissions the task asks for. ``resolve_bucket(name)`` returns a bucket id or raises."""
+def all_access_permissions(org_id, user_id):
+    """What ``influx auth create --all-access`` grants a token of ``user_id`` in ``org_id``."""
+    perms = [api_permission(action, rtype, org_id) for rtype in ALL_ACCESS_TYPES for action in ("read", "write")]
+    perms.append(api_permission("read", "orgs", org_id, org_id))
+    perms.extend(api_permission(action, "users", org_id, user_id) for action in ("read", "write"))
+    return perms
+
+
+def desired_permissions(params, org_id, resolve_bucket, user_id=None):
+    """The API permissions the task asks for. ``resolve_bucket(name)`` returns a bucket id or raises;
+    ``user_id`` is the user the token belongs to (needed for O(all_access))."""
     if params.get("all_access"):
-        return [api_permission(action, rtype, org_id) for rtype in ALL_ACCESS_TYPES for action in ("read", "write")]
+        return all_access_permissions(org_id, user_id)
     out = []
     for perm in params.get("permissions") or []:
         rid = perm.get("id")
@@ -471,7 +486,12 @@ def run(conn, params, check_mode):
                                       % (name, org.get("name")))
         return bucket["id"]
 
-    desired = desired_state(params, org_id, user_id, desired_permissions(params, org_id, resolve_bucket))
+    # An all-access token grants its own user: the user asked for, else the existing token's, else
+    # the signed-in caller (whom InfluxDB makes the owner of a token created without userID).
+    perm_user_id = user_id
+    if params.get("all_access") and not perm_user_id:
+        perm_user_id = current.get("user_id") or conn.me()["id"]
+    desired = desired_state(params, org_id, user_id, desired_permissions(params, org_id, resolve_bucket, perm_user_id))
 
     if current:
         replace, changes = compare(current, desired)

@@ -62,12 +62,25 @@ def test_instance_permission_is_not_org_scoped():
     assert perms == [{"action": "read", "resource": {"type": "instance"}}]
 
 
-def test_all_access_is_read_and_write_on_every_org_type():
-    perms = mod.desired_permissions(params(all_access=True), ORG, resolve)
+def test_all_access_is_what_the_influx_cli_grants():
+    user = "0a0b0c0d0e0f0a0b"
+    perms = mod.desired_permissions(params(all_access=True), ORG, resolve, user)
     keys = mod.permission_set(perms)
     assert ("read", "buckets", None, ORG) in keys and ("write", "authorizations", None, ORG) in keys
-    assert not any(k[1] == "instance" for k in keys)
-    assert len(keys) == 2 * len(mod.ALL_ACCESS_TYPES)
+    # the organization itself by id, readable only; the token's own user by id, read and write;
+    # neither carries an orgID (InfluxDB checks them without one), and nothing on the instance
+    assert {"action": "read", "resource": {"type": "orgs", "id": ORG}} in perms
+    assert {"action": "read", "resource": {"type": "users", "id": user}} in perms
+    assert {"action": "write", "resource": {"type": "users", "id": user}} in perms
+    assert not any(k[1] in ("instance",) for k in keys)
+    assert not any(k[1] in ("orgs", "users") and k[3] for k in keys)
+    assert len(keys) == 2 * len(mod.ALL_ACCESS_TYPES) + 3
+
+
+def test_org_and_user_permissions_carry_no_org_id():
+    perms = mod.desired_permissions(params(permissions=[perm("read", "orgs"), perm("write", "users")]), ORG, resolve)
+    assert perms == [{"action": "read", "resource": {"type": "orgs"}},
+                     {"action": "write", "resource": {"type": "users"}}]
 
 
 def test_permission_comparison_ignores_order_duplicates_and_display_fields():
@@ -77,7 +90,7 @@ def test_permission_comparison_ignores_order_duplicates_and_display_fields():
     raw = {"id": "0000000000000001", "description": "ingest", "orgID": ORG, "userID": "u", "status": "active",
            "token": "secret-token-value",
            "permissions": [
-               {"action": "read", "resource": {"type": "orgs", "orgID": ORG, "org": "ons"}},
+               {"action": "read", "resource": {"type": "orgs"}},
                {"action": "write", "resource": {"type": "buckets", "id": BUCKET, "orgID": ORG,
                                                 "name": "telemetry", "org": "ons"}},
            ]}
