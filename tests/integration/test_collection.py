@@ -75,23 +75,23 @@ def test_inventory_targets_the_controller_with_the_venv_python(name: str) -> Non
     assert host["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
     assert host["project"] == "ons-data-platform"
     assert host["vpc_cidr"] == "10.0.0.0/16"
-    assert host["public_subnet_cidrs"] == ["10.0.1.0/24", "10.0.2.0/24"]
-    assert host["private_subnet_cidrs"] == ["10.0.10.0/24", "10.0.20.0/24"]
+    assert host["vpc_public_subnet_cidrs"] == ["10.0.1.0/24", "10.0.2.0/24"]
+    assert host["vpc_private_subnet_cidrs"] == ["10.0.10.0/24", "10.0.20.0/24"]
 
 
 def test_local_differs_from_dev_only_in_sandbox_settings() -> None:
     dev, local = inventory("dev"), inventory("local")
     differing = {k for k in dev.keys() | local.keys() if dev.get(k) != local.get(k)}
     assert differing == {"aws_region", "aws_endpoint_url", "aws_access_key", "aws_secret_key",
-                         "influxdb_admin_password"}
-    assert dev["nat_gateway_mode"] == "single" and dev["influxdb_instance_class"] == "db.influx.medium"
+                         "database_admin_password"}
+    assert dev["vpc_nat_gateway_mode"] == "single" and dev["database_instance_class"] == "db.influx.medium"
 
 
 def test_prod_is_larger_and_redundant() -> None:
     prod = inventory("prod")
-    assert prod["nat_gateway_mode"] == "per_az"
-    assert prod["influxdb_instance_class"] != "db.influx.medium"
-    assert prod["influxdb_deployment_type"] == "WITH_MULTIAZ_STANDBY"
+    assert prod["vpc_nat_gateway_mode"] == "per_az"
+    assert prod["database_instance_class"] != "db.influx.medium"
+    assert prod["database_deployment_type"] == "WITH_MULTIAZ_STANDBY"
 
 
 def test_no_secret_is_committed_in_the_inventories() -> None:
