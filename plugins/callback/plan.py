@@ -22,7 +22,7 @@ description:
     arguments (V(name), the V(Name) tag, and the usual identifiers such as V(alias), V(log_group_name),
     V(description), V(dest)), else the loop item's label, else the task's name.
   - A resource is V(added) when the module's diff has nothing before (or a C(state) of V(absent) before), V(destroyed)
-    when the task asked for C(state: absent) or the diff has nothing after, and V(changed) otherwise; the fields are
+    when the task asked for C(state=absent) or the diff has nothing after, and V(changed) otherwise; the fields are
     the keys of the diff's C(before) and C(after) that differ, nested keys joined with dots. Modules return a diff
     only in diff mode, so run with C(--diff) (C(make plan) and C(make apply) do).
   - A module that returns no diff (many amazon.aws and community.aws modules do not support diff mode) cannot say

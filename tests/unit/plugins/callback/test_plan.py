@@ -211,3 +211,11 @@ def test_json_holds_totals_and_full_values():
     assert doc["resources"][0]["fields"] == [{"name": "allocated_storage", "before": None, "after": 20}]
     assert doc["resources"][1]["fields"][0]["after"] == "x" * 200
     json.dumps(doc)
+
+
+def test_the_documentation_is_valid_yaml_with_the_options_the_code_reads():
+    import yaml
+
+    doc = yaml.safe_load(plan.DOCUMENTATION)
+    assert doc["name"] == "plan" and doc["type"] == "aggregate"
+    assert set(doc["options"]) == {"max_value_length", "json_file"}
