@@ -198,3 +198,47 @@ def test_delete_of_a_missing_dashboard_is_not_an_error(client):
     assert cw.delete_dashboard(client, "ons-dash") is False
     client.stub.add_response("delete_dashboards", {}, {"DashboardNames": ["ons-dash"]})
     assert cw.delete_dashboard(client, "ons-dash") is True
+
+
+# ------------------------------------------------------------------ sns_topic_encryption (the alarm topic's key)
+from ansible_collections.ons.timestream_influxdb.plugins.modules import sns_topic_encryption as sns_mod  # noqa: E402
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ons-alarms"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.fixture
+def sns():
+    c = boto3.client("sns", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(c) as stub:
+        wrapped = RetryingBotoClientWrapper(c, cw.retry_decorator())
+        wrapped.stub = stub
+        yield wrapped
+        stub.assert_no_pending_responses()
+
+
+def test_sns_key_is_required_when_present():
+    with pytest.raises(sns_mod.TopicError, match="kms_key_id is required"):
+        sns_mod.desired_key({"state": "present", "kms_key_id": ""})
+    assert sns_mod.desired_key({"state": "absent", "kms_key_id": None}) == ""
+
+
+def test_sns_sets_the_key_once(sns):
+    sns.stub.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC}}, {"TopicArn": TOPIC})
+    sns.stub.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC}}, {"TopicArn": TOPIC})
+    sns.stub.add_response(
+        "set_topic_attributes", {}, {"TopicArn": TOPIC, "AttributeName": "KmsMasterKeyId", "AttributeValue": KEY}
+    )
+    result = sns_mod.ensure(sns, TOPIC, KEY, check_mode=False)
+    assert result["changed"] is True and result["diff"] == {"before": {"KmsMasterKeyId": ""}, "after": {"KmsMasterKeyId": KEY}}
+    sns.stub.add_response("get_topic_attributes", {"Attributes": {"KmsMasterKeyId": KEY}}, {"TopicArn": TOPIC})
+    sns.stub.add_response("get_topic_attributes", {"Attributes": {"KmsMasterKeyId": KEY}}, {"TopicArn": TOPIC})
+    assert sns_mod.ensure(sns, TOPIC, KEY, check_mode=False)["changed"] is False
+
+
+def test_sns_topic_by_name_missing(sns):
+    sns.stub.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC}]})
+    assert sns_mod.ensure(sns, "ons-other", KEY, check_mode=True)["changed"] is True
+    sns.stub.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC}]})
+    with pytest.raises(sns_mod.TopicError, match="SNS topic ons-other does not exist"):
+        sns_mod.ensure(sns, "ons-other", KEY, check_mode=False)
