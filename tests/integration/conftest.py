@@ -59,6 +59,8 @@ class Environment:
             # The sandbox makes an instance available in half a second: poll every second.
             "database_wait_delay": 1,
             "database_wait_timeout": 300,
+            # The sandbox's InfluxDB servers speak plain HTTP.
+            "database_url_scheme": "http",
         }
 
 
