@@ -82,8 +82,10 @@ def test_the_installed_plan_callback_is_documented(installed: dict[str, str], tm
     assert doc["short_description"] and set(doc["options"]) == {"max_value_length", "json_file"}
 
 
-def test_the_installed_site_playbook_plans_from_outside_the_checkout(installed: dict[str, str], aws_sandbox,
-                                                                        tmp_path: Path) -> None:
+def test_the_installed_site_playbook_plans_a_fresh_environment_from_outside_the_checkout(
+        installed: dict[str, str], aws_sandbox, tmp_path: Path) -> None:
+    """`--check --diff` on an environment that does not exist: runs to the end, fails nothing, changes
+    nothing (request log), and the plan summary lists what would be created, saying "would"."""
     # A user's own directory and inventory: a copy of inventories/local (its group_vars files, the
     # links resolved), pointing at this session's sandbox, for an environment nothing else uses.
     workdir = tmp_path / "work"
@@ -95,15 +97,24 @@ def test_the_installed_site_playbook_plans_from_outside_the_checkout(installed: 
         "SANDBOX_PORT": aws_sandbox.endpoint.rsplit(":", 1)[1],
         "SANDBOX_STATE_DIR": str(tmp_path),
         "ANSIBLE_CALLBACKS_ENABLED": "ons.timestream_influxdb.plan",
+        "ONS_PLAN_JSON_FILE": str(tmp_path / "plan.json"),
     }
     before = max((r["seq"] for r in aws_sandbox.control.requests()), default=0)
-    proc = run([str(BIN / "ansible-playbook"), "ons.timestream_influxdb.site", "-i", "inventory", "--check"],
+    proc = run([str(BIN / "ansible-playbook"), "ons.timestream_influxdb.site", "-i", "inventory", "--check", "--diff"],
                cwd=workdir, env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
     recap = {m["host"]: m.groupdict() for m in RECAP.finditer(proc.stdout)}
     assert recap["localhost"]["failed"] == "0"
     assert "TASK [ons.timestream_influxdb.vpc : " in proc.stdout
-    assert "PLAN SUMMARY (ons.timestream_influxdb.plan)" in proc.stdout and "Plan: would add " in proc.stdout
+    assert "PLAN SUMMARY (ons.timestream_influxdb.plan)" in proc.stdout
+    assert "Check mode: nothing below was changed; this is what the run would do." in proc.stdout
+    assert "Plan: would add " in proc.stdout and "Applied:" not in proc.stdout
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["check_mode"] is True and plan["resources"] and all(r["check_mode"] for r in plan["resources"])
+    names = {(r["type"], r["name"]) for r in plan["resources"]}
+    assert ("amazon.aws.ec2_vpc_net", f"{environment.prefix}-vpc") in names
+    assert aws_sandbox.client("ec2").describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": [f"{environment.prefix}-vpc"]}])["Vpcs"] == []
     mine = [r for r in aws_sandbox.control.requests(environment.access_key) if r["seq"] > before]
     assert mine and [r for r in mine if r["mutating"]] == []
     assert not (REPO / "outputs" / "itbuilt.json").exists()
