@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 
 # Copyright: ONS data platform engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -197,10 +196,11 @@ def field_changes(before: t.Any, after: t.Any, prefix: str = "") -> list[FieldCh
         if old == new:
             continue
         path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(old, dict) or isinstance(new, dict):
-            if (isinstance(old, dict) or old is MISSING) and (isinstance(new, dict) or new is MISSING):
-                changes.extend(field_changes(old, new, path))
-                continue
+        nested = (isinstance(old, dict) or isinstance(new, dict)) and \
+            (isinstance(old, dict) or old is MISSING) and (isinstance(new, dict) or new is MISSING)
+        if nested:
+            changes.extend(field_changes(old, new, path))
+            continue
         changes.append(FieldChange(path, old, new))
     return changes
 

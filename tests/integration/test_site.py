@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.ansible import REPO, ansible_env
 from tests.integration.conftest import Environment
 
@@ -160,7 +158,7 @@ def _resources_of(aws_sandbox, env: Environment) -> dict[str, list]:
 # -- the workflow around it (no platform needed) ------------------------------------------------------
 
 def test_make_help_lists_every_target_with_one_line():
-    targets = re.findall(r"^([a-z][a-z_-]*):(?!=)", (REPO / "Makefile").read_text(), re.M)
+    targets = re.findall(r"^([a-z][a-z_-]*):(?!=)", (REPO / "Makefile").read_text(), re.MULTILINE)
     proc = subprocess.run(["make", "--no-print-directory", "help"], cwd=REPO, capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stderr

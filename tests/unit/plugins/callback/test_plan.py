@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible_collections.ons.timestream_influxdb.plugins.callback import plan
 
 INSTANCE = "ons.timestream_influxdb.timestream_influxdb_instance"
