@@ -19,7 +19,7 @@ description:
   - Built from the task results only, never from a call of its own. A result counts when its task reported
     C(changed). The resource type is the module (its fully qualified name); the name comes from the module's
     arguments (V(name), the V(Name) tag, and the usual identifiers such as V(alias), V(log_group_name),
-    V(description), V(dest)), else the loop item's label, else the task's name.
+    V(description), V(dest)), else the loop item's label, else an C(*_id) argument, else the task's name.
   - A resource is V(added) when the module's diff has nothing before (or a C(state) of V(absent) before), V(destroyed)
     when the task asked for C(state=absent) or the diff has nothing after, and V(changed) otherwise; the fields are
     the keys of the diff's C(before) and C(after) that differ, nested keys joined with dots. Modules return a diff
@@ -132,7 +132,8 @@ def resource_name(args: t.Mapping[str, t.Any], item_label: t.Any = None, task_na
 
     ``args`` are the module's arguments as it received them (``invocation.module_args``): the ``name``
     argument, the ``Name`` tag (``tags`` or ``resource_tags``), an IAM inline policy as
-    ``<iam_name>/<policy_name>``, the usual identifying arguments (NAME_ARGS), then the first ``*_id``.
+    ``<iam_name>/<policy_name>``, the usual identifying arguments (NAME_ARGS), the loop item's label,
+    then the first ``*_id`` argument.
     """
     def usable(value: t.Any) -> bool:
         return isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "" \
@@ -150,11 +151,11 @@ def resource_name(args: t.Mapping[str, t.Any], item_label: t.Any = None, task_na
     for key in NAME_ARGS:
         if usable(args.get(key)):
             return str(args[key])
+    if usable(item_label):
+        return str(item_label)
     for key in sorted(args):
         if key.endswith("_id") and usable(args[key]):
             return f"{key}={args[key]}"
-    if usable(item_label):
-        return str(item_label)
     return task_name or "(unnamed)"
 
 
