@@ -89,7 +89,8 @@ NOT_RESOURCES = frozenset(
 # Module arguments that name the resource, in order of preference, after ``name`` and the Name tag.
 NAME_ARGS = (
     "identifier", "alias", "log_group_name", "alarm_name", "dashboard_name", "topic_name",
-    "role_name", "bucket", "description", "database", "dest", "path", "key", "url", "id",
+    "role_name", "bucket", "description", "database", "dest", "path", "key", "url", "id", "arn",
+    "topic_arn", "secret_id",
 )
 
 # Stdout callbacks whose output is a document a program parses: the summary then goes to stderr.
