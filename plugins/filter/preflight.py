@@ -162,7 +162,9 @@ def database_problems(values: dict[str, Any], limits: dict[str, Any]) -> list[st
         if var not in values:
             continue
         value = values[var]
-        if value not in limits[key]:
+        if value is None:
+            problems.append(f"{var} is not set; it must be one of {', '.join(limits[key])}")
+        elif value not in limits[key]:
             problems.append(f"{var} must be one of {', '.join(limits[key])}, got {value!r}")
     storage = values.get("database_allocated_storage")
     rule = limits["allocated_storage"]
@@ -206,9 +208,10 @@ def region_problem(region: Any, regions: list[str]) -> str:
 
     close = difflib.get_close_matches(str(region), regions, n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    listed = ", ".join(r for r in regions if not r.startswith(("us-iso", "eu-isoe")))
     return (
-        f"aws_region {region!r} is not a region of any AWS partition botocore knows "
-        f"({', '.join(r for r in regions if not r.startswith(('us-iso', 'eu-isoe')))}, ...).{hint}"
+        f"aws_region {region!r} is not a region of any AWS partition (it has no endpoint).{hint} "
+        f"The regions botocore knows: {listed}."
     )
 
 

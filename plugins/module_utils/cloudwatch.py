@@ -174,3 +174,15 @@ def delete_dashboard(client, name: str) -> bool:
     """DeleteDashboards for one name; False when it was already gone."""
     client.delete_dashboards(DashboardNames=[name], aws_retry=True)
     return True
+
+
+@CloudWatchDashboardErrorHandler.common_error_handler("list CloudWatch dashboards (ListDashboards)")
+def list_dashboard_names(client, prefix: str = "") -> list:
+    """Names of the dashboards whose name starts with ``prefix`` (paginated)."""
+    params = {"DashboardNamePrefix": prefix} if prefix else {}
+    paginator = client.get_paginator("list_dashboards")
+    return [
+        entry["DashboardName"]
+        for page in paginator.paginate(**params)
+        for entry in page.get("DashboardEntries", [])
+    ]
