@@ -64,7 +64,7 @@ destroy: $(ENV_DEPS) ## Remove everything of ENV (asks for its environment_name;
 	if [ -z "$$confirm" ] && [ -t 0 ]; then \
 	  read -r -p "Destroy every resource of inventories/$(ENV)? Type its environment_name to confirm: " confirm; \
 	fi; \
-	$(PLAYBOOK) playbooks/teardown.yml -e "confirm_teardown=$$confirm" \
+	$(PLAYBOOK) playbooks/teardown.yml --diff -e "confirm_teardown=$$confirm" \
 	  -e '{"teardown_keep_final_backup": $(KEEP_FINAL_BACKUP)}'
 
 test: venv system-deps ## Every gate (lint, changelog, sanity, molecule, pytest) with its own sandbox

@@ -89,9 +89,10 @@ NOT_RESOURCES = frozenset(
 # Module arguments that name the resource, in order of preference, after ``name`` and the Name tag.
 NAME_ARGS = (
     "identifier", "alias", "log_group_name", "alarm_name", "dashboard_name", "topic_name",
-    "role_name", "bucket", "description", "database", "dest", "path", "key", "url", "id", "arn",
-    "topic_arn", "secret_id",
+    "role_name", "bucket", "description", "database", "dest", "path", "key", "url", "topic_arn",
 )
+# Identifiers that name a resource only when nothing better does (not even the loop item's label).
+ID_ARGS = ("id", "arn", "secret_id")
 
 # Stdout callbacks whose output is a document a program parses: the summary then goes to stderr.
 MACHINE_READABLE_STDOUT = frozenset(("json", "jsonl"))
@@ -134,7 +135,7 @@ def resource_name(args: t.Mapping[str, t.Any], item_label: t.Any = None, task_na
     ``args`` are the module's arguments as it received them (``invocation.module_args``): the ``name``
     argument, the ``Name`` tag (``tags`` or ``resource_tags``), an IAM inline policy as
     ``<iam_name>/<policy_name>``, the usual identifying arguments (NAME_ARGS), the loop item's label,
-    then the first ``*_id`` argument.
+    then a bare identifier (ID_ARGS), then the first ``*_id`` argument.
     """
     def usable(value: t.Any) -> bool:
         return isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "" \
@@ -154,6 +155,9 @@ def resource_name(args: t.Mapping[str, t.Any], item_label: t.Any = None, task_na
             return str(args[key])
     if usable(item_label):
         return str(item_label)
+    for key in ID_ARGS:
+        if usable(args.get(key)):
+            return str(args[key])
     for key in sorted(args):
         if key.endswith("_id") and usable(args[key]):
             return f"{key}={args[key]}"

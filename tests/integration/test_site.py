@@ -107,21 +107,33 @@ def test_teardown_refuses_without_the_environment_name(site_platform, site_runne
     assert run.requests == []
 
 
-# Last: it removes the session's platform.
+# Last: they remove the session's platform, first keeping the data, then nothing.
+def test_teardown_keeps_only_the_final_backup_and_its_key(site_platform, site_runner, aws_sandbox):
+    env = site_platform.environment
+    run = site_runner.run(env, "playbooks/teardown.yml", diff=True, extra_vars={"confirm_teardown": env.name})
+    assert run.rc == 0, run.output()
+    assert f'  - {INSTANCE_TYPE} "{env.prefix}" (destroyed)' in run.stdout
+    assert f'  + ons.timestream_influxdb.timestream_influxdb_backup "{env.prefix}-final" (added)' in run.stdout
+    left = _resources_of(aws_sandbox, env)
+    assert set(left) == {"backups"}, left
+    assert [(b["name"], b["status"]) for b in left["backups"]] == [(f"{env.prefix}-final", "COMPLETED")]
+    kms = aws_sandbox.client("kms")
+    (alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{env.prefix}-influxdb"]
+    assert kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+
+
 def test_teardown_without_final_backup_leaves_nothing_of_the_environment(site_platform, site_runner, aws_sandbox):
     env = site_platform.environment
     run = site_runner.run(env, "playbooks/teardown.yml",
                           extra_vars={"confirm_teardown": env.name, "teardown_keep_final_backup": False})
     assert run.rc == 0, run.output()
-    assert run.plan["totals"]["destroy"] > 0
-    assert f'  - {INSTANCE_TYPE} "{env.prefix}" (destroyed)' in run.stdout
+    assert f'  - ons.timestream_influxdb.timestream_influxdb_backup "{env.prefix}-final" (destroyed)' in run.stdout
     left = _resources_of(aws_sandbox, env)
     assert left == {}, left
-    # The KMS key cannot be deleted at once on AWS: it is scheduled.
+    # A KMS key cannot be deleted at once on AWS: it is scheduled.
     kms = aws_sandbox.client("kms")
-    aliases = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{env.prefix}-influxdb"]
-    for alias in aliases:
-        assert kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    (alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{env.prefix}-influxdb"]
+    assert kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
 
 
 def _resources_of(aws_sandbox, env: Environment) -> dict[str, list]:

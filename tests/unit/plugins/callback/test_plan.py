@@ -44,6 +44,8 @@ def test_resource_name_prefers_the_name_then_the_name_tag_then_identifiers(args,
 def test_resource_name_falls_back_to_the_item_label_then_an_id_then_the_task():
     assert plan.resource_name({}, "10.0.10.0/24", "Private subnets") == "10.0.10.0/24"
     assert plan.resource_name({"vpc_id": "vpc-1"}, "10.0.10.0/24 (subnet-1)", "t") == "10.0.10.0/24 (subnet-1)"
+    assert plan.resource_name({"id": "b-1", "state": "absent"}, "ons-dev-final", "t") == "ons-dev-final"
+    assert plan.resource_name({"id": "b-1", "state": "absent"}, None, "t") == "b-1"
     assert plan.resource_name({}, None, "Private subnets") == "Private subnets"
     assert plan.resource_name({}, None, "") == "(unnamed)"
 
