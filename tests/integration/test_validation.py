@@ -58,7 +58,9 @@ BUILD = """
 """
 
 
-def run_local(aws_sandbox, workdir: Path, playbook: Path, extra_vars: dict[str, Any]) -> PlaybookResult:
+def run_local(
+    aws_sandbox, workdir: Path, playbook: Path, extra_vars: dict[str, Any], check: bool = False
+) -> PlaybookResult:
     """ansible-playbook with the local inventory (as `make run` does), pointed at the test's sandbox."""
     vars_file = workdir / f"vars-{uuid.uuid4().hex[:6]}.json"
     vars_file.write_text(json.dumps({"ansible_python_interpreter": sys.executable, **extra_vars}))
@@ -75,7 +77,7 @@ def run_local(aws_sandbox, workdir: Path, playbook: Path, extra_vars: dict[str, 
         "-i", str(REPO / "inventories" / "local"),
         str(playbook),
         "-e", f"@{vars_file}",
-    ]
+    ] + (["--check", "--diff"] if check else [])
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False)
     try:
         data = json.loads(proc.stdout[proc.stdout.index("{"):]) if "{" in proc.stdout else {}
@@ -103,8 +105,25 @@ def platform(aws_sandbox, tmp_path_factory):
     return {"workdir": workdir, "vars": extra, "prefix": f"ons-data-platform-{env_name}", "env": env_name}
 
 
-def validate(aws_sandbox, platform) -> PlaybookResult:
-    return run_local(aws_sandbox, platform["workdir"], REPO / "playbooks" / "validation.yml", platform["vars"])
+def validate(aws_sandbox, platform, check: bool = False) -> PlaybookResult:
+    return run_local(aws_sandbox, platform["workdir"], REPO / "playbooks" / "validation.yml", platform["vars"], check)
+
+
+def test_check_mode_before_anything_is_built_stops_with_a_message(aws_sandbox, tmp_path):
+    """site.yml --check on an empty account reaches validation: it says why it stops, and fails nothing."""
+    result = run_local(
+        aws_sandbox, tmp_path, REPO / "playbooks" / "validation.yml", {"environment_name": "never-built"}, check=True
+    )
+    assert result.rc == 0, result.stdout[-3000:]
+    assert "no VPC is tagged Name=ons-data-platform-never-built-vpc yet" in result.task("Say validation waits for the platform")["msg"]
+
+
+def test_check_mode_on_the_built_platform_validates_without_writing(aws_sandbox, platform):
+    aws_sandbox.control.reset_requests()
+    result = validate(aws_sandbox, platform, check=True)
+    assert result.rc == 0, result.stdout[-5000:]
+    assert "test point not written (check mode)" in result.task("The platform is valid")["msg"]
+    assert [(r["service"], r["operation"]) for r in aws_sandbox.control.requests() if r["mutating"]] == []
 
 
 def test_validation_passes_on_the_built_platform_and_changes_nothing(aws_sandbox, platform):
