@@ -184,7 +184,7 @@ def test_roles_expose_the_contract_facts(built: tuple[Environment, PlaybookResul
 
 
 def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult]) -> None:
-    env, _ = built
+    env = built[0]
     since = env.last_seq()
     versions = {kind: env.versions(kind) for kind in ("admin", "operator-token", "lambda-token")}
     result = env.run(EVERYTHING)
