@@ -194,6 +194,16 @@ def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult])
     assert {kind: env.versions(kind) for kind in versions} == versions
 
 
+def test_check_mode_on_the_built_environment_plans_nothing(built: tuple[Environment, PlaybookResult]) -> None:
+    env = built[0]
+    since = env.last_seq()
+    result = env.run(EVERYTHING, check=True, diff=True)
+    assert result.rc == 0, result.stdout[-4000:]
+    assert changed_tasks(result) == []
+    assert env.mutating(since) == []
+    assert not [t["msg"] for t in result.tasks() if str(t.get("msg", "")).startswith("Would ")]
+
+
 def test_tokens_that_stopped_working_are_replaced_and_no_secret_is_logged(
         built: tuple[Environment, PlaybookResult]) -> None:
     """The Lambda token deactivated and the operator's authorization deleted behind the role's back:
