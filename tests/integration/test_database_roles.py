@@ -184,7 +184,7 @@ def test_roles_expose_the_contract_facts(built: tuple[Environment, PlaybookResul
 
 
 def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult]) -> None:
-    env, _ = built
+    env = built[0]
     since = env.last_seq()
     versions = {kind: env.versions(kind) for kind in ("admin", "operator-token", "lambda-token")}
     result = env.run(EVERYTHING)
@@ -194,47 +194,90 @@ def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult])
     assert {kind: env.versions(kind) for kind in versions} == versions
 
 
-def test_a_deactivated_lambda_token_is_replaced(built: tuple[Environment, PlaybookResult]) -> None:
-    env, _ = built
-    old, operator = env.secret("lambda-token"), env.secret("operator-token")
-    versions = env.versions("lambda-token")
-    assert http(f"{old['url']}/api/v2/authorizations/{old['authorization_id']}", operator["token"], "PATCH",
-                json.dumps({"status": "inactive"}).encode()) == 200
-    assert http(f"{old['url']}/api/v2/buckets", old["token"]) == 401
-
-    result = env.run(TOKENS)
+def test_check_mode_on_the_built_environment_plans_nothing(built: tuple[Environment, PlaybookResult]) -> None:
+    env = built[0]
+    since = env.last_seq()
+    result = env.run(EVERYTHING, check=True, diff=True)
     assert result.rc == 0, result.stdout[-4000:]
-    new = env.secret("lambda-token")
-    assert new["token"] != old["token"]
-    assert new["authorization_id"] != old["authorization_id"]
-    assert env.versions("lambda-token") == versions + 1
-    assert http(f"{new['url']}/api/v2/write?org={new['org']}&bucket={new['bucket']}", new["token"], "POST",
-                b"pytest value=1i") == 204
-    # The old authorization is gone, not merely inactive; the operator's was left alone.
-    assert http(f"{old['url']}/api/v2/authorizations/{old['authorization_id']}", operator["token"]) == 404
-    assert env.secret("operator-token") == operator
-    assert "ons.timestream_influxdb.secrets : Token secret, KMS-encrypted, as the Lambda functions read it" \
-        in changed_tasks(result)
+    assert changed_tasks(result) == []
+    assert env.mutating(since) == []
+    assert not [t["msg"] for t in result.tasks() if str(t.get("msg", "")).startswith("Would ")]
 
 
-def test_a_deleted_operator_token_is_replaced_and_no_secret_is_logged(
+def test_tokens_that_stopped_working_are_replaced_and_no_secret_is_logged(
         built: tuple[Environment, PlaybookResult]) -> None:
+    """The Lambda token deactivated and the operator's authorization deleted behind the role's back:
+    one run (at -vvv) replaces both, updates their secrets, deletes the old authorizations, and
+    logs none of the tokens or passwords it handled."""
     env, built_result = built
-    old, lambda_ = env.secret("operator-token"), env.secret("lambda-token")
-    assert http(f"{old['url']}/api/v2/authorizations/{old['authorization_id']}", old["token"], "DELETE") == 204
+    old_lambda, old_operator = env.secret("lambda-token"), env.secret("operator-token")
+    versions = {kind: env.versions(kind) for kind in ("operator-token", "lambda-token")}
+    url = old_lambda["url"]
+    assert http(f"{url}/api/v2/authorizations/{old_lambda['authorization_id']}", old_operator["token"], "PATCH",
+                json.dumps({"status": "inactive"}).encode()) == 200
+    assert http(f"{url}/api/v2/authorizations/{old_operator['authorization_id']}", old_operator["token"],
+                "DELETE") == 204
+    assert http(f"{url}/api/v2/buckets", old_lambda["token"]) == 401
 
     result = env.run(TOKENS, verbosity=3)
     assert result.rc == 0, result.stdout[-4000:]
-    new = env.secret("operator-token")
-    assert new["token"] != old["token"]
-    assert http(f"{new['url']}/api/v2/me", new["token"]) == 200
-    assert env.secret("lambda-token") == lambda_
+    new_lambda, new_operator = env.secret("lambda-token"), env.secret("operator-token")
+    for old, new, kind in ((old_lambda, new_lambda, "lambda-token"), (old_operator, new_operator, "operator-token")):
+        assert new["token"] != old["token"]
+        assert new["authorization_id"] != old["authorization_id"]
+        assert env.versions(kind) == versions[kind] + 1
+        assert {k: v for k, v in new.items() if k not in ("token", "authorization_id")} == \
+            {k: v for k, v in old.items() if k not in ("token", "authorization_id")}
+    assert http(f"{url}/api/v2/write?org={new_lambda['org']}&bucket={new_lambda['bucket']}", new_lambda["token"],
+                "POST", b"pytest value=1i") == 204
+    assert http(f"{url}/api/v2/me", new_operator["token"]) == 200
+    # The deactivated authorization is gone, not merely left inactive.
+    assert http(f"{url}/api/v2/authorizations/{old_lambda['authorization_id']}", new_operator["token"]) == 404
+    assert "ons.timestream_influxdb.secrets : Token secret, KMS-encrypted, as the Lambda functions read it" \
+        in changed_tasks(result)
+
     log = result.stdout + result.stderr
     auth = env.sandbox.client("secretsmanager").get_secret_value(
         SecretId=built_result.task("Facts")["msg"]["database_auth_parameters_secret_arn"])
-    secrets = {PASSWORD, new["token"], old["token"], lambda_["token"], json.loads(auth["SecretString"])["password"]}
-    for value in secrets:
-        assert value not in log
+    secrets = {"admin password": PASSWORD, "auth-parameters password": json.loads(auth["SecretString"])["password"],
+               "old Lambda token": old_lambda["token"], "old operator token": old_operator["token"],
+               "new Lambda token": new_lambda["token"], "new operator token": new_operator["token"]}
+    assert [name for name, value in secrets.items() if value in log] == []
+
+
+def test_a_failure_is_readable_without_secrets_and_the_next_run_recovers(
+        built: tuple[Environment, PlaybookResult]) -> None:
+    """Secrets Manager refuses to store a replacement token: the run fails naming the task and
+    the cause, with no token in the log; the next run replaces the unstored token and stores it."""
+    env = built[0]
+    old, operator = env.secret("lambda-token"), env.secret("operator-token")
+    assert http(f"{old['url']}/api/v2/authorizations/{old['authorization_id']}", operator["token"], "PATCH",
+                json.dumps({"status": "inactive"}).encode()) == 200
+    env.sandbox.control.set_faults([{"service": "secretsmanager", "operation": "UpdateSecret",
+                                     "kind": "server_error", "access_key": env.access_key}])
+    try:
+        failed = env.run(TOKENS, verbosity=3)
+    finally:
+        env.sandbox.control.clear_faults()
+    assert failed.rc != 0
+    message = failed.task("ons.timestream_influxdb.secrets : Fail with the message of the failed task, secrets masked")[
+        "msg"]
+    assert message.startswith("Token secret, KMS-encrypted, as the Lambda functions read it failed: ")
+    assert "Failed to update secret" in message and "UpdateSecret" in message
+    assert env.secret("lambda-token") == old
+    log = failed.stdout + failed.stderr
+    assert old["token"] not in log and operator["token"] not in log and PASSWORD not in log
+
+    recovered = env.run(TOKENS)
+    assert recovered.rc == 0, recovered.stdout[-4000:]
+    new = env.secret("lambda-token")
+    assert new["token"] != old["token"]
+    assert http(f"{new['url']}/api/v2/buckets?name={new['bucket']}", new["token"]) == 200
+    listing = urllib.request.Request(f"{new['url']}/api/v2/authorizations",
+                                     headers={"Authorization": f"Token {operator['token']}"})
+    with urllib.request.urlopen(listing, timeout=10) as response:  # noqa: S310 - the sandbox's http URL
+        descriptions = [a["description"] for a in json.loads(response.read())["authorizations"]]
+    assert descriptions.count(f"{PROJECT}-{env.name} lambda functions") == 1
 
 
 def test_check_mode_on_an_empty_environment_runs_to_the_end(aws_sandbox: Any, tmp_path: Path) -> None:
