@@ -184,7 +184,7 @@ def test_roles_expose_the_contract_facts(built: tuple[Environment, PlaybookResul
 
 
 def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult]) -> None:
-    env, _ = built
+    env = built[0]
     since = env.last_seq()
     versions = {kind: env.versions(kind) for kind in ("admin", "operator-token", "lambda-token")}
     result = env.run(EVERYTHING)
@@ -192,6 +192,16 @@ def test_a_second_run_changes_nothing(built: tuple[Environment, PlaybookResult])
     assert changed_tasks(result) == []
     assert env.mutating(since) == []
     assert {kind: env.versions(kind) for kind in versions} == versions
+
+
+def test_check_mode_on_the_built_environment_plans_nothing(built: tuple[Environment, PlaybookResult]) -> None:
+    env = built[0]
+    since = env.last_seq()
+    result = env.run(EVERYTHING, check=True, diff=True)
+    assert result.rc == 0, result.stdout[-4000:]
+    assert changed_tasks(result) == []
+    assert env.mutating(since) == []
+    assert not [t["msg"] for t in result.tasks() if str(t.get("msg", "")).startswith("Would ")]
 
 
 def test_tokens_that_stopped_working_are_replaced_and_no_secret_is_logged(
@@ -233,6 +243,41 @@ def test_tokens_that_stopped_working_are_replaced_and_no_secret_is_logged(
                "old Lambda token": old_lambda["token"], "old operator token": old_operator["token"],
                "new Lambda token": new_lambda["token"], "new operator token": new_operator["token"]}
     assert [name for name, value in secrets.items() if value in log] == []
+
+
+def test_a_failure_is_readable_without_secrets_and_the_next_run_recovers(
+        built: tuple[Environment, PlaybookResult]) -> None:
+    """Secrets Manager refuses to store a replacement token: the run fails naming the task and
+    the cause, with no token in the log; the next run replaces the unstored token and stores it."""
+    env = built[0]
+    old, operator = env.secret("lambda-token"), env.secret("operator-token")
+    assert http(f"{old['url']}/api/v2/authorizations/{old['authorization_id']}", operator["token"], "PATCH",
+                json.dumps({"status": "inactive"}).encode()) == 200
+    env.sandbox.control.set_faults([{"service": "secretsmanager", "operation": "UpdateSecret",
+                                     "kind": "server_error", "access_key": env.access_key}])
+    try:
+        failed = env.run(TOKENS, verbosity=3)
+    finally:
+        env.sandbox.control.clear_faults()
+    assert failed.rc != 0
+    message = failed.task("ons.timestream_influxdb.secrets : Fail with the message of the failed task, secrets masked")[
+        "msg"]
+    assert message.startswith("Token secret, KMS-encrypted, as the Lambda functions read it failed: ")
+    assert "Failed to update secret" in message and "UpdateSecret" in message
+    assert env.secret("lambda-token") == old
+    log = failed.stdout + failed.stderr
+    assert old["token"] not in log and operator["token"] not in log and PASSWORD not in log
+
+    recovered = env.run(TOKENS)
+    assert recovered.rc == 0, recovered.stdout[-4000:]
+    new = env.secret("lambda-token")
+    assert new["token"] != old["token"]
+    assert http(f"{new['url']}/api/v2/buckets?name={new['bucket']}", new["token"]) == 200
+    listing = urllib.request.Request(f"{new['url']}/api/v2/authorizations",
+                                     headers={"Authorization": f"Token {operator['token']}"})
+    with urllib.request.urlopen(listing, timeout=10) as response:  # noqa: S310 - the sandbox's http URL
+        descriptions = [a["description"] for a in json.loads(response.read())["authorizations"]]
+    assert descriptions.count(f"{PROJECT}-{env.name} lambda functions") == 1
 
 
 def test_check_mode_on_an_empty_environment_runs_to_the_end(aws_sandbox: Any, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def main(settings: dict[str, Any]) -> list[str]:
     check(admin["url"] == url and admin["endpoint"] == instance["endpoint"] and admin["port"] == instance.get("port", 8086),
           "the admin secret names the instance's endpoint, port and URL")
     basic = base64.b64encode(f"{admin['username']}:{admin['password']}".encode()).decode()
-    status, _ = http(f"{url}/api/v2/signin", "POST", {"Authorization": f"Basic {basic}"})
+    status, _body = http(f"{url}/api/v2/signin", "POST", {"Authorization": f"Basic {basic}"})
     check(status == 204, f"the admin secret's username and password sign in to InfluxDB ({status})")
 
     for kind in ("operator-token", "lambda-token"):
@@ -99,13 +99,13 @@ def main(settings: dict[str, Any]) -> list[str]:
     check(granted == [("read", "buckets", bucket_id), ("write", "buckets", bucket_id)],
           f"the Lambda token may read and write the bucket {settings['bucket']} only")
 
-    status, _ = http(f"{url}/api/v2/write?org={settings['org']}&bucket={settings['bucket']}&precision=s", "POST",
+    status, _body = http(f"{url}/api/v2/write?org={settings['org']}&bucket={settings['bucket']}&precision=s", "POST",
                      lambda_, b"verify,source=molecule value=1i 1700000000")
     check(status == 204, f"the Lambda token writes a point to {settings['bucket']} ({status})")
-    status, _ = http(f"{url}/api/v2/buckets", "POST", {**lambda_, "Content-Type": "application/json"},
+    status, _body = http(f"{url}/api/v2/buckets", "POST", {**lambda_, "Content-Type": "application/json"},
                      json.dumps({"name": "forbidden", "orgID": lambda_auth.get("orgID", "")}).encode())
     check(status in (401, 403), f"the Lambda token cannot create a bucket ({status})")
-    status, _ = http(f"{url}/api/v2/me", headers=operator)
+    status, _body = http(f"{url}/api/v2/me", headers=operator)
     check(status == 200, f"the operator token reads /api/v2/me ({status})")
     return failures
 

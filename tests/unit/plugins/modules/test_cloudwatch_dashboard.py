@@ -242,3 +242,31 @@ def test_sns_topic_by_name_missing(sns):
     sns.stub.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC}]})
     with pytest.raises(sns_mod.TopicError, match="SNS topic ons-other does not exist"):
         sns_mod.ensure(sns, "ons-other", KEY, check_mode=False)
+
+
+# ------------------------------------------------------------------ documentation of this area's modules
+from tests.unit.plugins.modules.test_timestream_influxdb_docs import _doc_walk  # noqa: E402
+from tests.unit.plugins.modules.test_timestream_influxdb_docs import _walk  # noqa: E402
+from tests.unit.plugins.modules.test_timestream_influxdb_docs import captured_spec  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "name", ["cloudwatch_dashboard", "cloudwatch_dashboard_info", "sns_topic_encryption", "iam_principal_access_info"]
+)
+def test_documentation_matches_argument_spec(name, monkeypatch):
+    import yaml
+
+    module, seen = captured_spec(name, monkeypatch)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    yaml.safe_load(module.EXAMPLES)
+    yaml.safe_load(module.RETURN)
+    assert doc["module"] == name
+    assert "ons.timestream_influxdb.attributes" in " ".join(doc["extends_documentation_fragment"])
+    documented = dict(_doc_walk(doc.get("options") or {}))
+    spec = dict(_walk(seen["argument_spec"]))
+    assert set(documented) == set(spec)
+    for path, option in spec.items():
+        for key, default in (("type", "str"), ("default", None), ("choices", None), ("elements", None), ("aliases", None)):
+            assert documented[path].get(key, default) == option.get(key, default), f"{name}: {path}.{key}"
+        assert bool(documented[path].get("required")) == bool(option.get("required")), path
+    assert seen["supports_check_mode"] is True
