@@ -370,6 +370,20 @@ class Translation:
                 out.append(self._view((t.ident, toks[i + 2].ident or "")))
                 i += 3
                 continue
+            # a table reference that names no table
+            if (
+                t.kind == "id"
+                and low in ("from", "join")
+                and nxt is not None
+                and nxt.ident is not None
+                and i + 3 < n
+                and toks[i + 2].text == "."
+                and toks[i + 3].ident is not None
+                and (nxt.ident, toks[i + 3].ident) not in self.tables
+            ):
+                raise query_error(
+                    f"line 1: Table '{nxt.ident}.{toks[i + 3].ident}' does not exist"
+                )
             # measure_value::<type>
             if (
                 t.kind == "id"
@@ -444,7 +458,7 @@ class Translation:
                     out.append("TIMESTAMP_NS")
                     i += 1
                     continue
-                if is_call:
+                if is_call and low not in KEYWORDS:
                     if low not in FUNCTIONS:
                         raise query_error(f"Function {t.text} not registered")
                     out.append(FUNCTIONS[low])
@@ -710,6 +724,16 @@ class QueryEngine:
         rows = (
             [list(r) for r in zip(*columns_data, strict=True)] if columns_data else []
         )
+        # Presto names an unaliased expression _col<position>; DuckDB names it by its text.
+        known = {t.ident for t in tokens if t.ident is not None}
+        for key in translation.used:
+            known.update(tables[key].dimension_order)
+            known.update(tables[key].column_types)
+            known.update(("measure_name", "time"))
+        names = [
+            name if name in known else f"_col{index}"
+            for index, name in enumerate(names)
+        ]
         info = [
             {"Name": name, "Type": {"ScalarType": kind}}
             for name, kind in zip(names, kinds, strict=True)

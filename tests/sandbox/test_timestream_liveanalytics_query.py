@@ -1,0 +1,308 @@
+"""Timestream for LiveAnalytics' Query API in the sandbox (boto3 as the client): records written
+through the Write API come back exactly (every type, NULLs, single- and multi-measure tables,
+nanosecond times), in Timestream's response shape, paged by MaxRows/NextToken with every row once;
+time windows, bin() and COUNT(*); unsupported SQL refused with a ValidationException."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.client import query_all_rows, write_liveanalytics_records
+
+pytestmark = pytest.mark.sandbox
+
+QUERY_MODEL = (
+    boto3.session.Session()
+    .client("timestream-query", region_name="us-east-1")
+    .meta.service_model
+)
+T0_MS = 1704067200000  # 2024-01-01T00:00:00Z
+HOSTS = ("h1", "h2", 'h,3 "x"')
+
+
+def _ts(ms: int, extra_ns: int = 0) -> str:
+    from sandbox.aws.timestream_liveanalytics_query import render_time
+
+    return render_time(ms * 10**6 + extra_ns)
+
+
+@pytest.fixture(scope="module")
+def clients(aws_sandbox):
+    return aws_sandbox.client("timestream-write"), aws_sandbox.client(
+        "timestream-query"
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded(clients):
+    """A database with a single-measure table (one measure name per type) and a multi-measure
+    table (an attribute of each type, some left out: NULL), in 2024: magnetic writes enabled."""
+    write, _ = clients
+    db = f"db_{uuid.uuid4().hex[:8]}"
+    write.create_database(DatabaseName=db)
+    for table in ("single", "multi"):
+        write.create_table(
+            DatabaseName=db,
+            TableName=table,
+            RetentionProperties={
+                "MemoryStoreRetentionPeriodInHours": 1,
+                "MagneticStoreRetentionPeriodInDays": 73000,
+            },
+            MagneticStoreWriteProperties={"EnableMagneticStoreWrites": True},
+        )
+    single, expected_single = [], []
+    values = {
+        "DOUBLE": ("d", lambda i: str(i * 0.25 - 3), lambda i: repr(i * 0.25 - 3)),
+        "BIGINT": ("n", lambda i: str(2**62 + i), lambda i: str(2**62 + i)),
+        "VARCHAR": ("s", lambda i: f'v,{i} "q"\n', lambda i: f'v,{i} "q"\n'),
+        "BOOLEAN": (
+            "b",
+            lambda i: "true" if i % 2 else "false",
+            lambda i: "true" if i % 2 else "false",
+        ),
+        "TIMESTAMP": ("t", lambda i: str(T0_MS + i), lambda i: _ts(T0_MS + i)),
+    }
+    for i in range(30):
+        for kind, (name, make, shown) in values.items():
+            host = HOSTS[i % 3]
+            single.append(
+                {
+                    "Dimensions": [{"Name": "host", "Value": host}],
+                    "MeasureName": name,
+                    "MeasureValue": make(i),
+                    "MeasureValueType": kind,
+                    "Time": str(T0_MS + i * 60_000),
+                }
+            )
+            expected_single.append(
+                (host, name, _ts(T0_MS + i * 60_000), kind, shown(i))
+            )
+    multi, expected_multi = [], []
+    for i in range(40):
+        measures = [
+            {"Name": "temp", "Value": str(20 + i / 8), "Type": "DOUBLE"},
+            {"Name": "count", "Value": str(-i), "Type": "BIGINT"},
+            {"Name": "ok", "Value": "true", "Type": "BOOLEAN"},
+            {"Name": "note", "Value": f"n{i}", "Type": "VARCHAR"},
+            {
+                "Name": "seen",
+                "Value": str((T0_MS + i) * 10**6 + 7),
+                "Type": "TIMESTAMP",
+            },
+        ]
+        if i % 4 == 0:
+            measures = measures[:2]  # ok, note, seen: NULL
+        multi.append(
+            {
+                "Dimensions": [
+                    {"Name": "region", "Value": "eu"},
+                    {"Name": "site", "Value": f"s{i % 2}"},
+                ],
+                "MeasureName": "env",
+                "MeasureValueType": "MULTI",
+                "MeasureValues": measures,
+                "Time": str((T0_MS + i * 1000) * 10**6 + 123456789 % 10**6),
+                "TimeUnit": "NANOSECONDS",
+            }
+        )
+        expected_multi.append(i)
+    assert write_liveanalytics_records(write, db, "single", single) == len(single)
+    assert write_liveanalytics_records(write, db, "multi", multi) == len(multi)
+    return db, expected_single, expected_multi
+
+
+def _values(rows):
+    return [
+        [d.get("ScalarValue") if not d.get("NullValue") else None for d in r["Data"]]
+        for r in rows
+    ]
+
+
+def _check_shape(answer):
+    assert set(answer) - {"ResponseMetadata"} <= set(
+        QUERY_MODEL.operation_model("Query").output_shape.members
+    )
+    assert answer["QueryId"] and answer["QueryStatus"]["ProgressPercentage"] == 100.0
+    for column in answer["ColumnInfo"]:
+        assert set(column) == {"Name", "Type"} and set(column["Type"]) == {"ScalarType"}
+    for row in answer["Rows"]:
+        assert len(row["Data"]) == len(answer["ColumnInfo"])
+        for datum in row["Data"]:
+            assert set(datum) in ({"ScalarValue"}, {"NullValue"})
+
+
+def test_single_measure_table_every_type(clients, seeded):
+    _, query = clients
+    db, expected, _ = seeded
+    answer = query.query(
+        QueryString=f'SELECT * FROM "{db}"."single" ORDER BY time, measure_name'
+    )
+    _check_shape(answer)
+    columns = [(c["Name"], c["Type"]["ScalarType"]) for c in answer["ColumnInfo"]]
+    assert columns == [
+        ("host", "VARCHAR"),
+        ("measure_name", "VARCHAR"),
+        ("time", "TIMESTAMP"),
+        ("measure_value::double", "DOUBLE"),
+        ("measure_value::bigint", "BIGINT"),
+        ("measure_value::varchar", "VARCHAR"),
+        ("measure_value::boolean", "BOOLEAN"),
+        ("measure_value::timestamp", "TIMESTAMP"),
+    ]
+    column_of = {"DOUBLE": 3, "BIGINT": 4, "VARCHAR": 5, "BOOLEAN": 6, "TIMESTAMP": 7}
+    got = _values(answer["Rows"])
+    want = []
+    for host, name, time, kind, shown in sorted(expected, key=lambda e: (e[2], e[1])):
+        row = [host, name, time, None, None, None, None, None]
+        row[column_of[kind]] = shown
+        want.append(row)
+    assert got == want
+
+
+def test_multi_measure_table_nulls_and_nanoseconds(clients, seeded):
+    _, query = clients
+    db, _, expected = seeded
+    answer = query.query(
+        QueryString=f"SELECT region, site, time, temp, count, ok, note, seen FROM {db}.multi ORDER BY time"
+    )
+    _check_shape(answer)
+    assert [c["Type"]["ScalarType"] for c in answer["ColumnInfo"]] == [
+        "VARCHAR",
+        "VARCHAR",
+        "TIMESTAMP",
+        "DOUBLE",
+        "BIGINT",
+        "BOOLEAN",
+        "VARCHAR",
+        "TIMESTAMP",
+    ]
+    got = _values(answer["Rows"])
+    want = []
+    for i in expected:
+        full = i % 4 != 0
+        want.append(
+            [
+                "eu",
+                f"s{i % 2}",
+                _ts(T0_MS + i * 1000, 456789),
+                repr(20 + i / 8),
+                str(-i),
+                "true" if full else None,
+                f"n{i}" if full else None,
+                _ts(T0_MS + i, 7) if full else None,
+            ]
+        )
+    assert got == want
+
+
+def test_paging_covers_every_row_once(clients, seeded):
+    _, query = clients
+    db, expected, _ = seeded
+    sql = f'SELECT * FROM "{db}"."single" ORDER BY time, measure_name'
+    _, whole = query_all_rows(query, sql)
+    pages = []
+    params = {"QueryString": sql, "MaxRows": 7}
+    query_ids = set()
+    while True:
+        page = query.query(**params)
+        _check_shape(page)
+        assert len(page["Rows"]) <= 7
+        query_ids.add(page["QueryId"])
+        pages.append(page["Rows"])
+        if "NextToken" not in page:
+            break
+        params["NextToken"] = page["NextToken"]
+    flat = [r for p in pages for r in p]
+    assert flat == whole and len(flat) == len(expected)
+    assert all(len(p) == 7 for p in pages[:-1])
+    assert len(query_ids) == 1
+    assert len({str(r) for r in flat}) == len(flat)
+
+
+def test_next_token_belongs_to_its_query(clients, seeded):
+    _, query = clients
+    db, _, _ = seeded
+    first = query.query(QueryString=f"SELECT * FROM {db}.single", MaxRows=1)
+    with pytest.raises(ClientError) as e:
+        query.query(
+            QueryString=f"SELECT * FROM {db}.multi",
+            MaxRows=1,
+            NextToken=first["NextToken"],
+        )
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_time_window_count_per_bin(clients, seeded):
+    _, query = clients
+    db, _, _ = seeded
+    sql = (
+        f'SELECT bin(time, 10m) AS window_start, COUNT(*) AS n FROM "{db}"."single" '
+        "WHERE time BETWEEN from_iso8601_timestamp('2024-01-01T00:05:00Z') "
+        "AND from_iso8601_timestamp('2024-01-01T00:24:59.999999999Z') "
+        "GROUP BY bin(time, 10m) ORDER BY window_start"
+    )
+    answer = query.query(QueryString=sql)
+    assert [(c["Name"], c["Type"]["ScalarType"]) for c in answer["ColumnInfo"]] == [
+        ("window_start", "TIMESTAMP"),
+        ("n", "BIGINT"),
+    ]
+    # minutes 5..24, 5 records per minute
+    assert _values(answer["Rows"]) == [
+        ["2024-01-01 00:00:00.000000000", "25"],
+        ["2024-01-01 00:10:00.000000000", "50"],
+        ["2024-01-01 00:20:00.000000000", "25"],
+    ]
+    count = query.query(
+        QueryString=f"SELECT COUNT(*) FROM {db}.single WHERE measure_name = 'd'"
+    )
+    assert count["ColumnInfo"] == [{"Name": "_col0", "Type": {"ScalarType": "BIGINT"}}]
+    assert _values(count["Rows"]) == [["30"]]
+
+
+def test_ago_and_empty_result(clients, seeded):
+    _, query = clients
+    db, _, _ = seeded
+    answer = query.query(QueryString=f"SELECT * FROM {db}.single WHERE time > ago(1h)")
+    assert answer["Rows"] == [] and "NextToken" not in answer
+    assert len(answer["ColumnInfo"]) == 8
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM {db}.single",
+        "SELECT * FROM {db}.missing",
+        "SELECT * FROM read_parquet('x')",
+        "SELECT * EXCLUDE (host) FROM {db}.single",
+        "SELECT host FROM {db}.single QUALIFY 1 = 1",
+        "SELECT measure_value::double FROM {db}.single; SELECT 1",
+        "SELECT approx_percentile(measure_value::double, 0.5) FROM {db}.single",
+        "SELECT nosuchcolumn FROM {db}.single",
+        "SELECT host::varchar FROM {db}.single",
+        "SELECT time FROM {db}.single WHERE time > from_iso8601_timestamp(host)",
+    ],
+)
+def test_unsupported_query_refused(clients, seeded, sql):
+    _, query = clients
+    db, _, _ = seeded
+    with pytest.raises(ClientError) as e:
+        query.query(QueryString=sql.format(db=db))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_cancel_query(clients, seeded):
+    _, query = clients
+    db, _, _ = seeded
+    first = query.query(QueryString=f"SELECT * FROM {db}.single", MaxRows=1)
+    assert query.cancel_query(QueryId=first["QueryId"])["CancellationMessage"]
+    with pytest.raises(ClientError):
+        query.query(
+            QueryString=f"SELECT * FROM {db}.single",
+            MaxRows=1,
+            NextToken=first["NextToken"],
+        )
