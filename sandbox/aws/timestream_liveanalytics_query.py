@@ -356,6 +356,21 @@ class Translation:
                     raise query_error("Only one statement per query is supported.")
                 i += 1
                 continue
+            prev = toks[i - 1] if i > 0 else None
+            if (
+                t.kind == "id"
+                and prev is not None
+                and prev.text == "."
+                and nxt is not None
+                and nxt.text == "("
+            ):
+                raise query_error(f"line 1: mismatched input '(' after '{t.text}'.")
+            if low == "by" and nxt is not None and nxt.text.lower() == "all":
+                raise query_error(
+                    "line 1: GROUP BY ALL / ORDER BY ALL are not supported."
+                )
+            if t.text == "%" and i >= 2 and toks[i - 2].text.lower() == "limit":
+                raise query_error("line 1: LIMIT takes a row count.")
             if t.kind == "op" and t.text in ("[", "]"):
                 raise query_error("Arrays are not supported by the sandbox.")
             # "db"."table" / db.table naming a table
@@ -497,16 +512,41 @@ def render_double(value: float) -> str:
     return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(text) + int(exponent) - 1}"
 
 
-@dataclass
 class Result:
-    columns: list[dict[str, Any]]  # ColumnInfo
-    rows: list[list[Any]]  # python values (TIMESTAMP as int ns)
+    """A query's answer: ColumnInfo and the rows, kept as an Arrow table (TIMESTAMP columns as
+    int64 nanoseconds) and turned into Python values only for the slice that is asked for."""
 
-    def rendered(self) -> list[dict[str, Any]]:
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        rows: list[list[Any]] | None = None,
+        arrow: Any = None,
+    ) -> None:
+        self.columns = columns
+        self._rows = rows
+        self.arrow = arrow
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else self.arrow.num_rows
+
+    def slice_rows(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
+        """Python values of rows ``start`` to ``stop`` (TIMESTAMP as int nanoseconds)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        if self._rows is not None:
+            return self._rows[start:stop]
+        part = self.arrow.slice(start, max(0, stop - start))
+        values = [column.to_pylist() for column in part.columns]
+        return [list(r) for r in zip(*values, strict=True)] if values else []
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return self.slice_rows()
+
+    def rendered(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
         kinds = [c["Type"]["ScalarType"] for c in self.columns]
         return [
             {"Data": [_datum(kind, v) for kind, v in zip(kinds, row, strict=True)]}
-            for row in self.rows
+            for row in self.slice_rows(start, stop)
         ]
 
 
@@ -589,8 +629,7 @@ class QueryEngine:
                 "query": query_string,
                 "account": (account, region),
                 "query_id": "AEDQC" + uuid.uuid4().hex.upper()[:30],
-                "columns": result.columns,
-                "rows": result.rendered(),
+                "result": result,
                 "offset": 0,
                 "created": time.monotonic(),
             }
@@ -616,29 +655,34 @@ class QueryEngine:
                 del self.pending[token]
 
     def _page(self, state: dict[str, Any], max_rows: int | None) -> dict[str, Any]:
-        rows = state["rows"]
+        result: Result = state["result"]
         start = state["offset"]
-        end = start
         if max_rows is not None:
-            end = min(len(rows), start + max_rows)
-        else:
-            size = 0
-            while end < len(rows):
-                size += len(json.dumps(rows[end]))
-                if size > PAGE_BYTES and end > start:
-                    break
-                end += 1
+            rows = result.rendered(start, start + max_rows)
+        else:  # up to 1 MB of rows, at least one
+            rows, size = [], 0
+            while start + len(rows) < len(result):
+                chunk = result.rendered(start + len(rows), start + len(rows) + 1000)
+                for row in chunk:
+                    size += len(json.dumps(row))
+                    if size > PAGE_BYTES and rows:
+                        break
+                    rows.append(row)
+                else:
+                    continue
+                break
+        end = start + len(rows)
         answer: dict[str, Any] = {
             "QueryId": state["query_id"],
-            "Rows": rows[start:end],
-            "ColumnInfo": state["columns"],
+            "Rows": rows,
+            "ColumnInfo": result.columns,
             "QueryStatus": {
                 "ProgressPercentage": 100.0,
                 "CumulativeBytesScanned": 0,
                 "CumulativeBytesMetered": 0,
             },
         }
-        if end < len(rows):
+        if end < len(result):
             token = uuid.uuid4().hex + uuid.uuid4().hex
             state["offset"] = end
             with self.lock:
@@ -704,26 +748,21 @@ class QueryEngine:
                 raise query_error(_clean(str(e))) from None
         finally:
             con.close()
+        import pyarrow as pa
+
         columns_data = []
         for index, kind in enumerate(kinds):
             column = arrow.column(index)
-            if kind == "TIMESTAMP":
-                import pyarrow as pa
-
-                values = column.cast(pa.timestamp("ns")).cast(pa.int64()).to_pylist()
-            else:
-                values = column.to_pylist()
-                if kind in ("BIGINT", "INTEGER"):
-                    values = [None if v is None else int(v) for v in values]
-                elif kind == "DOUBLE":
-                    values = [
-                        None if v is None else float(v) if isinstance(v, Decimal) else v
-                        for v in values
-                    ]
-            columns_data.append(values)
-        rows = (
-            [list(r) for r in zip(*columns_data, strict=True)] if columns_data else []
-        )
+            try:
+                if kind == "TIMESTAMP":
+                    column = column.cast(pa.timestamp("ns")).cast(pa.int64())
+                elif kind == "DOUBLE" and column.type != pa.float64():
+                    column = column.cast(pa.float64())
+                elif kind == "BIGINT" and column.type != pa.int64():
+                    column = column.cast(pa.int64())
+            except pa.ArrowInvalid as e:
+                raise query_error(f"Value out of range for {kind}: {e}") from None
+            columns_data.append(column)
         # Presto names an unaliased expression _col<position>; DuckDB names it by its text.
         known = {t.ident for t in tokens if t.ident is not None}
         for key in translation.used:
@@ -738,7 +777,10 @@ class QueryEngine:
             {"Name": name, "Type": {"ScalarType": kind}}
             for name, kind in zip(names, kinds, strict=True)
         ]
-        return Result(columns=info, rows=rows)
+        return Result(
+            info,
+            arrow=pa.table(columns_data, names=[f"c{i}" for i in range(len(info))]),
+        )
 
 
 def _has_icu(con: Any) -> bool:
@@ -759,15 +801,27 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def render_column(kind: str, values: list[Any]) -> list[str]:
+    """A column's values as the Query API renders them, NULL as ''."""
+    if kind == "TIMESTAMP":
+        return ["" if v is None else render_time(v) for v in values]
+    if kind == "DOUBLE":
+        return ["" if v is None else render_double(v) for v in values]
+    if kind == "BOOLEAN":
+        return ["" if v is None else "true" if v else "false" for v in values]
+    return ["" if v is None else str(v) for v in values]
+
+
 def csv_bytes(
-    result: Result,
-    columns: list[int],
-    rows: list[list[Any]],
+    names: list[str],
+    kinds: list[str],
+    arrow: Any,
     header: bool,
     delimiter: str,
     escape: str,
 ) -> bytes:
-    """Rows as UNLOAD writes CSV: values rendered as Query renders them, NULL as an empty field."""
+    """An Arrow table (TIMESTAMP as int64 ns) as UNLOAD writes CSV: values rendered as Query
+    renders them, NULL as an empty field, quoted when needed, ``escape`` before special characters."""
     buffer = io.StringIO()
     writer = csv.writer(
         buffer,
@@ -776,14 +830,11 @@ def csv_bytes(
         quoting=csv.QUOTE_MINIMAL,
         lineterminator="\n",
     )
-    kinds = [result.columns[i]["Type"]["ScalarType"] for i in columns]
     if header:
-        writer.writerow([result.columns[i]["Name"] for i in columns])
-    for row in rows:
-        writer.writerow(
-            [
-                "" if row[i] is None else render_scalar(kind, row[i])
-                for kind, i in zip(kinds, columns, strict=True)
-            ]
-        )
+        writer.writerow(names)
+    columns = [
+        render_column(kind, column.to_pylist())
+        for kind, column in zip(kinds, arrow.columns, strict=True)
+    ]
+    writer.writerows(zip(*columns, strict=True))
     return buffer.getvalue().encode()

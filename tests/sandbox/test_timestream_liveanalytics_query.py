@@ -284,6 +284,10 @@ def test_ago_and_empty_result(clients, seeded):
         "SELECT nosuchcolumn FROM {db}.single",
         "SELECT host::varchar FROM {db}.single",
         "SELECT time FROM {db}.single WHERE time > from_iso8601_timestamp(host)",
+        "SELECT host.lower() FROM {db}.single",
+        "SELECT host, count(*) FROM {db}.single GROUP BY ALL",
+        "SELECT host FROM {db}.single LIMIT 10%",
+        "SELECT [1, 2]",
     ],
 )
 def test_unsupported_query_refused(clients, seeded, sql):
