@@ -77,8 +77,14 @@ TIME_UNIT_NS = {
     "NANOSECONDS": 1,
 }
 # Column names of the table model: no dimension or measure may take them.
-RESERVED_NAMES = ("time", "measure_name")
-RESERVED_PREFIXES = ("measure_value::", "ts_")
+# (the Dimension naming constraints: reserved names and prefixes, no colon, 60 bytes).
+RESERVED_NAMES = ("time", "measure_name", "measure_value")
+RESERVED_PREFIXES = ("measure_value", "ts_")
+DIMENSION_NAME_MAX = 60
+MEASURE_NAME_MAX = 256
+SERIES_KEY_MAX = 2048  # dimension names and values of a series, in bytes
+MAX_DIMENSIONS = 128  # per table
+MAX_MEASURE_NAMES = 8192  # per table
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SCALAR_TYPES = ("DOUBLE", "BIGINT", "VARCHAR", "BOOLEAN", "TIMESTAMP")
 # HTTP statuses of the errors, from the Timestream API reference (the model carries none).
@@ -519,11 +525,17 @@ def _merge(common: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_column_name(kind: str, name: str) -> None:
+    """Timestream's naming constraints for dimension names (and multi-measure attributes, which
+    become columns beside them)."""
     lowered = name.lower()
     if lowered in RESERVED_NAMES or lowered.startswith(RESERVED_PREFIXES):
         raise RecordRejected(f"{kind} name '{name}' is reserved.")
-    if len(name.encode()) > 60 and kind == "Dimension":
-        raise RecordRejected(f"Dimension name '{name}' exceeds 60 bytes.")
+    if ":" in name:
+        raise RecordRejected(f"{kind} name '{name}' must not contain ':'.")
+    if len(name.encode()) > DIMENSION_NAME_MAX:
+        raise RecordRejected(
+            f"{kind} name '{name}' exceeds {DIMENSION_NAME_MAX} bytes."
+        )
 
 
 def _parse_value(kind: str, value: str, time_unit: str) -> Any:
@@ -566,8 +578,12 @@ def _build_record(r: dict[str, Any]) -> StoredRecord:
     name = r.get("MeasureName")
     if not name:
         raise RecordRejected("MeasureName is required.")
-    if name.lower().startswith(RESERVED_PREFIXES):
-        raise RecordRejected(f"Measure name '{name}' is reserved.")
+    if len(name.encode()) > MEASURE_NAME_MAX:
+        raise RecordRejected(f"Measure name '{name}' exceeds {MEASURE_NAME_MAX} bytes.")
+    if sum(len(k.encode()) + len(v.encode()) for k, v in dims.items()) > SERIES_KEY_MAX:
+        raise RecordRejected(
+            f"The dimension names and values of the record exceed {SERIES_KEY_MAX} bytes."
+        )
     if "Time" not in r:
         raise RecordRejected("Time is required.")
     unit = r.get("TimeUnit") or "MILLISECONDS"
@@ -663,6 +679,13 @@ def _apply(table: Table, record: StoredRecord) -> bool:
             raise RecordRejected(
                 f"Dimension '{dim}' has the name of a measure of this table."
             )
+    new_dims = [d for d in record.dimensions if d not in table.dimension_order]
+    if len(table.dimension_order) + len(new_dims) > MAX_DIMENSIONS:
+        raise RecordRejected(f"A table can have at most {MAX_DIMENSIONS} dimensions.")
+    if known is None and len(table.measure_types) >= MAX_MEASURE_NAMES:
+        raise RecordRejected(
+            f"A table can have at most {MAX_MEASURE_NAMES} measure names."
+        )
     key = (
         tuple(sorted(record.dimensions.items())),
         record.measure_name,

@@ -310,3 +310,34 @@ def test_cancel_query(clients, seeded):
             MaxRows=1,
             NextToken=first["NextToken"],
         )
+
+
+def test_request_log_and_faults_cover_liveanalytics(aws_sandbox, seeded):
+    """The front logs Timestream for LiveAnalytics requests and injects faults into them, so the
+    migration's retries can be tested: one throttled Query, retried by botocore, then answered."""
+    db, _, _ = seeded
+    key = f"AKIA{uuid.uuid4().hex[:16].upper()}"
+    control = aws_sandbox.control
+    control.set_faults(
+        [
+            {
+                "service": "timestream",
+                "operation": "Query",
+                "kind": "throttle",
+                "count": 1,
+                "access_key": key,
+            }
+        ]
+    )
+    try:
+        query = aws_sandbox.client("timestream-query", access_key=key)
+        answer = query.query(QueryString=f"SELECT COUNT(*) FROM {db}.single")
+        assert _values(answer["Rows"]) == [["150"]]
+    finally:
+        control.clear_faults()
+    entries = [
+        (e["service"], e["operation"], e["mutating"], e["status"])
+        for e in control.requests(key)
+    ]
+    assert entries[0][:3] == ("timestream", "Query", False) and entries[0][3] >= 400
+    assert entries[-1] == ("timestream", "Query", False, 200)

@@ -219,7 +219,12 @@ def test_record_rules(write, table):
             "Time": str(now),
             "MeasureValue": "1",
         },
-        _record(now, "1", MeasureName="measure_value::double"),
+        _record(now, "1", MeasureName="m" * 257),
+        _record(now, "1", Dimensions=[{"Name": "ts_host", "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "a:b", "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "d" * 61, "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "big", "Value": "v" * 2100}]),
+        _record(now, "1", Dimensions=[{"Name": "measure_value", "Value": "a"}]),
     ]
     with pytest.raises(ClientError) as e:
         write.write_records(
