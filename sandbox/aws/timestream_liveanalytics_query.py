@@ -543,7 +543,7 @@ class Result:
         return self.slice_rows()
 
     def rendered(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
-        kinds = [c["Type"]["ScalarType"] for c in self.columns]
+        kinds = [c["Type"].get("ScalarType", "") for c in self.columns]
         return [
             {"Data": [_datum(kind, v) for kind, v in zip(kinds, row, strict=True)]}
             for row in self.slice_rows(start, stop)
@@ -565,6 +565,8 @@ def render_scalar(kind: str, value: Any) -> str:
 
 
 def _datum(kind: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):  # an array/row value, already in the response shape
+        return value
     if value is None:
         return {"NullValue": True}
     return {"ScalarValue": render_scalar(kind, value)}
@@ -697,7 +699,133 @@ class QueryEngine:
             from sandbox.aws.timestream_liveanalytics_unload import unload
 
             return unload(self, account, region, tokens)
+        if (
+            tokens
+            and tokens[0].kind == "id"
+            and tokens[0].text.lower() in ("describe", "show")
+        ):
+            return self.metadata(account, region, tokens)
         return self.select(account, region, tokens)
+
+    def metadata(self, account: str, region: str, tokens: list[Tok]) -> Result:
+        """DESCRIBE db.table, SHOW MEASURES FROM db.table, SHOW TABLES [FROM db], SHOW DATABASES,
+        each with an optional LIKE 'pattern'."""
+        words = [t.text.lower() if t.kind == "id" else t.text for t in tokens]
+        if words and words[-1] == ";":
+            tokens, words = tokens[:-1], words[:-1]
+        pattern = None
+        if len(words) >= 2 and words[-2] == "like" and tokens[-1].kind == "str":
+            pattern = _like(tokens[-1].string)
+            tokens, words = tokens[:-2], words[:-2]
+        tables = self.backend.tables_of(account, region)
+
+        def table_at(i: int) -> Table:
+            if len(tokens) != i + 3 or words[i + 1] != "." or tokens[i].ident is None:
+                raise query_error("Expected a table name: database.table.")
+            key = (tokens[i].ident or "", tokens[i + 2].ident or "")
+            if key not in tables:
+                raise query_error(f"line 1: Table '{key[0]}.{key[1]}' does not exist")
+            return tables[key]
+
+        def varchar(*names: str) -> list[dict[str, Any]]:
+            return [{"Name": n, "Type": {"ScalarType": "VARCHAR"}} for n in names]
+
+        def keep(name: str) -> bool:
+            return pattern is None or pattern.fullmatch(name) is not None
+
+        if words[0] == "describe":
+            table = table_at(1)
+            with self.backend.lock:
+                rows = [[d, "varchar", "DIMENSION"] for d in table.dimension_order]
+                rows += [
+                    ["measure_name", "varchar", "MEASURE_NAME"],
+                    ["time", "timestamp", "TIMESTAMP"],
+                ]
+                for column, kind in table.column_types.items():
+                    role = (
+                        "MEASURE_VALUE"
+                        if column.startswith("measure_value::")
+                        else "MULTI"
+                    )
+                    rows.append([column, kind.lower(), role])
+            return Result(
+                varchar("Column", "Type", "Timestream attribute type"), rows=rows
+            )
+        if words[:3] == ["show", "measures", "from"]:
+            table = table_at(3)
+            with self.backend.lock:
+                dims: dict[str, set[str]] = {}
+                for record in table.records.values():
+                    dims.setdefault(record.measure_name, set()).update(
+                        record.dimensions
+                    )
+                rows = []
+                for name in sorted(dims):
+                    if not keep(name):
+                        continue
+                    listed = [
+                        {
+                            "RowValue": {
+                                "Data": [{"ScalarValue": d}, {"ScalarValue": "varchar"}]
+                            }
+                        }
+                        for d in table.dimension_order
+                        if d in dims[name]
+                    ]
+                    rows.append(
+                        [
+                            name,
+                            table.measure_types[name].lower(),
+                            {"ArrayValue": listed},
+                        ]
+                    )
+            columns = varchar("measure_name", "data_type")
+            columns.append(
+                {
+                    "Name": "dimensions",
+                    "Type": {
+                        "ArrayColumnInfo": {
+                            "Type": {
+                                "RowColumnInfo": varchar("dimension_name", "data_type")
+                            }
+                        }
+                    },
+                }
+            )
+            return Result(columns, rows=rows)
+        if words[:2] == ["show", "tables"]:
+            if len(words) == 2:
+                names = sorted({t for _, t in tables})
+            elif (
+                len(words) == 4
+                and words[2] in ("from", "in")
+                and tokens[3].ident is not None
+            ):
+                database = tokens[3].ident
+                if database not in {d for d, _ in tables} and not any(
+                    database in dbs
+                    for (a, r), dbs in self.backend.databases.items()
+                    if (a, r) == (account, region)
+                ):
+                    raise query_error(f"line 1: Database '{database}' does not exist")
+                names = sorted(t for d, t in tables if d == database)
+            else:
+                raise query_error(
+                    "Expected SHOW TABLES [FROM database] [LIKE 'pattern']."
+                )
+            return Result(varchar("Table"), rows=[[n] for n in names if keep(n)])
+        if words == ["show", "databases"]:
+            with self.backend.lock:
+                names = sorted(
+                    db
+                    for (acct, reg), dbs in self.backend.databases.items()
+                    if (acct, reg) == (account, region)
+                    for db in dbs
+                )
+            return Result(varchar("Database"), rows=[[n] for n in names if keep(n)])
+        raise query_error(
+            f"line 1: mismatched input '{tokens[0].text} {tokens[1].text if len(tokens) > 1 else ''}'."
+        )
 
     def _arrow_for(self, table: Table) -> Any:
         with self.backend.lock:
@@ -781,6 +909,12 @@ class QueryEngine:
             info,
             arrow=pa.table(columns_data, names=[f"c{i}" for i in range(len(info))]),
         )
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    """A SQL LIKE pattern (% and _) as a regular expression."""
+    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def _has_icu(con: Any) -> bool:

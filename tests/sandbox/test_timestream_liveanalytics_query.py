@@ -341,3 +341,77 @@ def test_request_log_and_faults_cover_liveanalytics(aws_sandbox, seeded):
     ]
     assert entries[0][:3] == ("timestream", "Query", False) and entries[0][3] >= 400
     assert entries[-1] == ("timestream", "Query", False, 200)
+
+
+def test_describe_and_show_measures(clients, seeded):
+    """The schema queries a migration uses to tell dimensions (tags) from measures (fields)."""
+    _, query = clients
+    db, _, _ = seeded
+    described = query.query(QueryString=f'DESCRIBE "{db}"."multi"')
+    _check_shape_loose(described)
+    assert [c["Name"] for c in described["ColumnInfo"]] == [
+        "Column",
+        "Type",
+        "Timestream attribute type",
+    ]
+    assert _values(described["Rows"]) == [
+        ["region", "varchar", "DIMENSION"],
+        ["site", "varchar", "DIMENSION"],
+        ["measure_name", "varchar", "MEASURE_NAME"],
+        ["time", "timestamp", "TIMESTAMP"],
+        ["temp", "double", "MULTI"],
+        ["count", "bigint", "MULTI"],
+        ["ok", "boolean", "MULTI"],
+        ["note", "varchar", "MULTI"],
+        ["seen", "timestamp", "MULTI"],
+    ]
+    single = query.query(QueryString=f"DESCRIBE {db}.single")
+    assert [r[2] for r in _values(single["Rows"])] == [
+        "DIMENSION",
+        "MEASURE_NAME",
+        "TIMESTAMP",
+    ] + ["MEASURE_VALUE"] * 5
+    measures = query.query(QueryString=f"SHOW MEASURES FROM {db}.single LIKE '_'")
+    _check_shape_loose(measures)
+    assert measures["ColumnInfo"][2] == {
+        "Name": "dimensions",
+        "Type": {
+            "ArrayColumnInfo": {
+                "Type": {
+                    "RowColumnInfo": [
+                        {"Name": "dimension_name", "Type": {"ScalarType": "VARCHAR"}},
+                        {"Name": "data_type", "Type": {"ScalarType": "VARCHAR"}},
+                    ]
+                }
+            }
+        },
+    }
+    host = {
+        "ArrayValue": [
+            {
+                "RowValue": {
+                    "Data": [{"ScalarValue": "host"}, {"ScalarValue": "varchar"}]
+                }
+            }
+        ]
+    }
+    assert [[d.get("ScalarValue", d) for d in r["Data"]] for r in measures["Rows"]] == [
+        ["b", "boolean", host],
+        ["d", "double", host],
+        ["n", "bigint", host],
+        ["s", "varchar", host],
+        ["t", "timestamp", host],
+    ]
+    tables = query.query(QueryString=f"SHOW TABLES FROM {db}")
+    assert _values(tables["Rows"]) == [["multi"], ["single"]]
+    with pytest.raises(ClientError) as e:
+        query.query(QueryString="SHOW TABLES FROM no_such_db_x")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _check_shape_loose(answer):
+    """Query's output shape, validated against the botocore model's members (arrays included)."""
+    model = QUERY_MODEL.shape_for("Datum").members
+    for row in answer["Rows"]:
+        for datum in row["Data"]:
+            assert len(datum) == 1 and set(datum) <= set(model)
