@@ -42,7 +42,8 @@ from sandbox.aws.timestream_liveanalytics import (
 )
 
 MAX_ROWS_LIMIT = 1000
-PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
+PAGE_BYTES = 1024 * 1024
+METERED_MINIMUM = 10 * 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
 RESULT_TTL = 3600.0
 DURATION_NS = {
     "ns": 1,
@@ -221,6 +222,10 @@ COLUMN_ARROW = {
 }
 
 
+def new_query_id() -> str:
+    return "AEDQC" + uuid.uuid4().hex.upper()[:30]
+
+
 def query_error(message: str) -> ApiError:
     return ApiError("ValidationException", message)
 
@@ -382,7 +387,18 @@ class Translation:
                 and toks[i + 2].ident is not None
                 and (t.ident, toks[i + 2].ident) in self.tables
             ):
-                out.append(self._view((t.ident, toks[i + 2].ident or "")))
+                table_name = toks[i + 2].ident or ""
+                out.append(self._view((t.ident, table_name)))
+                after = toks[i + 3] if i + 3 < n else None
+                aliased = after is not None and (
+                    after.kind == "qid"
+                    or (after.kind == "id" and after.text.lower() not in KEYWORDS)
+                    or after.text.lower() == "as"
+                )
+                if (
+                    not aliased
+                ):  # the table's own name qualifies its columns, as in Presto
+                    out.append(f"AS {_quote(table_name)}")
                 i += 3
                 continue
             # a table reference that names no table
@@ -523,6 +539,10 @@ class Result:
         arrow: Any = None,
     ) -> None:
         self.columns = columns
+        self.scanned = 0  # bytes of the tables read (QueryStatus)
+        self.query_id: str | None = (
+            None  # set when the statement named its files after it (UNLOAD)
+        )
         self._rows = rows
         self.arrow = arrow
 
@@ -630,7 +650,7 @@ class QueryEngine:
             state = {
                 "query": query_string,
                 "account": (account, region),
-                "query_id": "AEDQC" + uuid.uuid4().hex.upper()[:30],
+                "query_id": result.query_id or new_query_id(),
                 "result": result,
                 "offset": 0,
                 "created": time.monotonic(),
@@ -680,8 +700,11 @@ class QueryEngine:
             "ColumnInfo": result.columns,
             "QueryStatus": {
                 "ProgressPercentage": 100.0,
-                "CumulativeBytesScanned": 0,
-                "CumulativeBytesMetered": 0,
+                "CumulativeBytesScanned": result.scanned,
+                # Timestream meters at least 10 MB per query that reads data
+                "CumulativeBytesMetered": max(result.scanned, METERED_MINIMUM)
+                if result.scanned
+                else 0,
             },
         }
         if end < len(result):
@@ -850,8 +873,11 @@ class QueryEngine:
             con.execute("SET TimeZone = 'UTC'") if _has_icu(con) else None
             for macro in MACROS:
                 con.execute(macro)
+            scanned = 0
             for key, view in translation.used.items():
-                con.register(view, self._arrow_for(tables[key]))
+                arrow_table = self._arrow_for(tables[key])
+                scanned += arrow_table.nbytes
+                con.register(view, arrow_table)
             try:
                 relation = con.sql(translation.sql)
             except duckdb.Error as e:
@@ -905,10 +931,12 @@ class QueryEngine:
             {"Name": name, "Type": {"ScalarType": kind}}
             for name, kind in zip(names, kinds, strict=True)
         ]
-        return Result(
+        result = Result(
             info,
             arrow=pa.table(columns_data, names=[f"c{i}" for i in range(len(info))]),
         )
+        result.scanned = scanned
+        return result
 
 
 def _like(pattern: str) -> re.Pattern[str]:

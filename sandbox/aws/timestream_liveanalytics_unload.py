@@ -27,7 +27,6 @@ import gzip
 import io
 import json
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -36,6 +35,7 @@ from sandbox.aws.timestream_liveanalytics_query import (
     Tok,
     content_hash,
     csv_bytes,
+    new_query_id,
     query_error,
     render_scalar,
 )
@@ -326,7 +326,7 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
         raise query_error(
             "UNLOAD needs at least one column that is not a partition column."
         )
-    query_id = "AEDQC" + uuid.uuid4().hex.upper()[:30]
+    query_id = new_query_id()
     files = []
     number = 0
     kinds = [result.columns[i]["Type"]["ScalarType"] for i in data_index]
@@ -382,7 +382,7 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
     metadata_key = f"{prefix}{query_id}_{tag}_metadata.json"
     s3.put_object(bucket, metadata_key, json.dumps(metadata).encode())
     s3.put_object(bucket, manifest_key, json.dumps(manifest).encode())
-    return Result(
+    answer = Result(
         columns=[
             {"Name": "rows", "Type": {"ScalarType": "BIGINT"}},
             {"Name": "metadataFile", "Type": {"ScalarType": "VARCHAR"}},
@@ -396,3 +396,6 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
             ]
         ],
     )
+    answer.query_id = query_id
+    answer.scanned = result.scanned
+    return answer

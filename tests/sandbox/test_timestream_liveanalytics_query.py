@@ -415,3 +415,22 @@ def _check_shape_loose(answer):
     for row in answer["Rows"]:
         for datum in row["Data"]:
             assert len(datum) == 1 and set(datum) <= set(model)
+
+
+def test_table_name_and_alias_qualify_columns(clients, seeded):
+    _, query = clients
+    db, _, _ = seeded
+    for sql in (
+        f'SELECT single.host FROM "{db}"."single" WHERE single.measure_name = \'d\' ORDER BY time LIMIT 2',
+        f"SELECT s.host FROM {db}.single s WHERE s.measure_name = 'd' ORDER BY time LIMIT 2",
+        (
+            f"SELECT s.host FROM {db}.single AS s JOIN {db}.single AS u ON s.time = u.time "
+            "AND s.measure_name = u.measure_name WHERE s.measure_name = 'd' ORDER BY s.time LIMIT 2"
+        ),
+    ):
+        answer = query.query(QueryString=sql)
+        assert answer["ColumnInfo"] == [
+            {"Name": "host", "Type": {"ScalarType": "VARCHAR"}}
+        ]
+        assert _values(answer["Rows"]) == [["h1"], ["h2"]]
+        assert answer["QueryStatus"]["CumulativeBytesScanned"] > 0

@@ -75,6 +75,8 @@ def _unload(query, sql):
     ]
     (row,) = answer["Rows"]
     rows, metadata, manifest = (d["ScalarValue"] for d in row["Data"])
+    assert answer["QueryId"] in manifest and answer["QueryId"] in metadata
+    assert answer["QueryStatus"]["CumulativeBytesScanned"] > 0
     return int(rows), metadata, manifest
 
 
