@@ -3,10 +3,11 @@
 
 Both services speak JSON with the target prefix ``Timestream_20181101`` and sign as
 ``timestream``; AWS tells them apart by host only. The front (``app.py``) asks
-``LiveAnalyticsApp.handles`` whether an operation is ours: every timestream-write operation
-except the batch-load tasks, tags on database/table ARNs, and timestream-query's ``Query``,
-``CancelQuery`` and ``DescribeEndpoints``. Scheduled queries, account settings and batch-load
-tasks stay with moto.
+``LiveAnalyticsApp.handles`` whether an operation is ours: every operation of both services but
+the scheduled-query ones moto implements (create, describe, update, delete, and tags of their
+ARNs). Of ours, the batch-load tasks, scheduled-query listing/execution, PrepareQuery and the
+account settings are answered with an AWS-shaped 501 ``NotImplementedException`` (moto would
+answer them with an HTML 500 page).
 
 * Input is validated against the botocore shapes (``validation.py``), plus what AWS checks beyond
   the model: database/table names of 3-256 characters, WriteRecords' record rules (time inside the
@@ -59,6 +60,18 @@ WRITE_OPERATIONS = frozenset(
 )
 QUERY_OPERATIONS = frozenset({"Query", "CancelQuery"})
 TAG_OPERATIONS = frozenset({"ListTagsForResource", "TagResource", "UntagResource"})
+SERVED_OPERATIONS = (
+    WRITE_OPERATIONS | QUERY_OPERATIONS | TAG_OPERATIONS | {"DescribeEndpoints"}
+)
+# What moto 5.2.5 answers well for these services (scheduled queries; tags of their ARNs).
+MOTO_OPERATIONS = frozenset(
+    {
+        "CreateScheduledQuery",
+        "DeleteScheduledQuery",
+        "DescribeScheduledQuery",
+        "UpdateScheduledQuery",
+    }
+)
 
 DEFAULT_RETENTION = {
     "MemoryStoreRetentionPeriodInHours": 6,
@@ -99,6 +112,7 @@ ERROR_STATUS = {
     "RejectedRecordsException": 419,
     "ThrottlingException": 429,
     "InternalServerException": 500,
+    "NotImplementedException": 501,  # the sandbox's own: an operation it does not serve
 }
 
 
@@ -737,7 +751,9 @@ class LiveAnalyticsApp:
             except ValueError:
                 return False
             return ":database/" in str(arn)
-        return False
+        # moto answers the scheduled-query operations it implements; anything else gets an
+        # AWS-shaped error from us rather than moto's HTML 500 page.
+        return operation not in MOTO_OPERATIONS
 
     def handle(
         self, operation: str, body: bytes, account: str, region: str, host: str = ""
@@ -752,6 +768,19 @@ class LiveAnalyticsApp:
             if not isinstance(params, dict):
                 raise ApiError(
                     "SerializationException", "The request body must be a JSON object."
+                )
+            if operation not in SERVED_OPERATIONS:
+                known = set(service_model(WRITE).operation_names) | set(
+                    service_model(QUERY).operation_names
+                )
+                if operation in known:
+                    raise ApiError(
+                        "NotImplementedException",
+                        f"The sandbox does not implement {operation} of Timestream for "
+                        "LiveAnalytics.",
+                    )
+                raise ApiError(
+                    "UnknownOperationException", f"Unknown operation {operation}"
                 )
             service = QUERY if operation in QUERY_OPERATIONS else WRITE
             errors = validate_input(service, operation, params)

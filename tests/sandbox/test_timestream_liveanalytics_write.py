@@ -9,6 +9,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.sandbox
@@ -332,3 +333,21 @@ def test_describe_endpoints_both_services(aws_sandbox):
             and endpoints[0]["CachePeriodInMinutes"] > 0
             and endpoints[0]["Address"]
         )
+
+
+def test_operations_not_served_answer_aws_shaped_errors(aws_sandbox):
+    """What neither the sandbox nor moto serves is an AWS-shaped JSON error, never an HTML page."""
+    no_retry = Config(retries={"max_attempts": 1})
+    write = aws_sandbox.client("timestream-write", config=no_retry)
+    query = aws_sandbox.client("timestream-query", config=no_retry)
+    for call in (
+        write.list_batch_load_tasks,
+        query.describe_account_settings,
+        query.list_scheduled_queries,
+        lambda: query.prepare_query(QueryString="SELECT 1"),
+    ):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "NotImplementedException"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        assert "does not implement" in e.value.response["Error"]["Message"]
