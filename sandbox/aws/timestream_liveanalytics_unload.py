@@ -332,6 +332,10 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
     kinds = [result.columns[i]["Type"]["ScalarType"] for i in data_index]
     data_names = [names[i] for i in data_index]
     for key, group in _groups(result, part_index):
+        if (
+            group.num_rows == 0
+        ):  # an empty result writes no result file, only manifest and metadata
+            continue
         folder = f"{prefix}results/"
         for name, index, value in zip(
             settings["partitions"], part_index, key, strict=True

@@ -212,3 +212,13 @@ def test_unload_invalid(env, tail):
     with pytest.raises(ClientError) as e:
         query.query(QueryString=sql)
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_unload_empty_result(env):
+    query, s3, db, bucket = env
+    prefix = f"s3://{bucket}/empty/"
+    sql = f"UNLOAD (SELECT time, temp FROM {db}.metrics WHERE time < from_iso8601_timestamp('2000-01-01')) TO '{prefix}'"
+    rows, metadata, manifest = _unload(query, sql)
+    assert rows == 0
+    columns, _ = query_all_rows(query, f"SELECT time, temp FROM {db}.metrics LIMIT 1")
+    assert _check_manifest(s3, manifest, metadata, columns, 0, "CSV", prefix) == []
