@@ -42,8 +42,8 @@ from sandbox.aws.timestream_liveanalytics import (
 )
 
 MAX_ROWS_LIMIT = 1000
-PAGE_BYTES = 1024 * 1024
-METERED_MINIMUM = 10 * 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
+PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
+METERED_MINIMUM = 10 * 1024 * 1024
 RESULT_TTL = 3600.0
 DURATION_NS = {
     "ns": 1,
@@ -185,7 +185,6 @@ FUNCTIONS = {
     "lower": "lower",
     "upper": "upper",
     "length": "length",
-    "concat": "concat",
     "date_trunc": "date_trunc",
     "cast": "cast",
     "bin": "__ts_bin",
@@ -212,13 +211,6 @@ TYPE_NAMES = {
     "TIMESTAMP_NS": "TIMESTAMP",
     "TIMESTAMP": "TIMESTAMP",
     "DATE": "DATE",
-}
-COLUMN_ARROW = {
-    "DOUBLE": "float64",
-    "BIGINT": "int64",
-    "VARCHAR": "string",
-    "BOOLEAN": "bool",
-    "TIMESTAMP": "timestamp_ns",
 }
 
 
@@ -304,7 +296,12 @@ def parse_iso8601(text: str) -> int:
     if m is None:
         raise query_error(f'Invalid format: "{text}"')
     y, mo, d, h, mi, s, frac, zone = m.groups()
-    base = _dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+    try:
+        base = _dt.datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0)
+        )
+    except ValueError:
+        raise query_error(f'Invalid format: "{text}"') from None
     offset = 0
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
@@ -347,9 +344,8 @@ class Translation:
         ):
             raise query_error("Only SELECT queries (and UNLOAD) are supported.")
         out: list[str] = []
-        calls: list[
-            str
-        ] = []  # the function of each open parenthesis ("" for a plain one)
+        # the function of each open parenthesis ("" for a plain one)
+        calls: list[str] = []
         i = 0
         n = len(toks)
         while i < n:
@@ -395,9 +391,7 @@ class Translation:
                     or (after.kind == "id" and after.text.lower() not in KEYWORDS)
                     or after.text.lower() == "as"
                 )
-                if (
-                    not aliased
-                ):  # the table's own name qualifies its columns, as in Presto
+                if not aliased:  # the table's own name qualifies its columns (Presto)
                     out.append(f"AS {_quote(table_name)}")
                 i += 3
                 continue
@@ -870,7 +864,8 @@ class QueryEngine:
             con.execute("SET enable_external_access = false")
             con.execute("SET integer_division = true")
             con.execute("SET default_null_order = 'nulls_last'")
-            con.execute("SET TimeZone = 'UTC'") if _has_icu(con) else None
+            if _has_icu(con):
+                con.execute("SET TimeZone = 'UTC'")
             for macro in MACROS:
                 con.execute(macro)
             scanned = 0

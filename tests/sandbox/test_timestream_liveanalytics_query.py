@@ -288,6 +288,9 @@ def test_ago_and_empty_result(clients, seeded):
         "SELECT host, count(*) FROM {db}.single GROUP BY ALL",
         "SELECT host FROM {db}.single LIMIT 10%",
         "SELECT [1, 2]",
+        "SELECT concat(host, 'x') FROM {db}.single",
+        "SELECT * FROM {db}.single WHERE time > from_iso8601_timestamp('2024-13-01T00:00:00Z')",
+        "SELECT 1d",
     ],
 )
 def test_unsupported_query_refused(clients, seeded, sql):
