@@ -552,8 +552,17 @@ def _check_column_name(kind: str, name: str) -> None:
         )
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _parse_value(kind: str, value: str, time_unit: str) -> Any:
-    """A measure value as the Write API parses it, or RecordRejected."""
+    """A measure value as the Write API parses it, or RecordRejected. Only plain decimal
+    notation is a number (Python's int()/float() would also take '1_000', ' 5' or 'nan')."""
+    if kind in ("BIGINT", "TIMESTAMP") and not _INTEGER.fullmatch(value):
+        raise RecordRejected(f"Measure value '{value}' is not a valid {kind}.")
+    if kind == "DOUBLE" and not _DECIMAL.fullmatch(value):
+        raise RecordRejected(f"Measure value '{value}' is not a valid {kind}.")
     try:
         if kind == "DOUBLE":
             number = float(value)
@@ -601,10 +610,9 @@ def _build_record(r: dict[str, Any]) -> StoredRecord:
     if "Time" not in r:
         raise RecordRejected("Time is required.")
     unit = r.get("TimeUnit") or "MILLISECONDS"
-    try:
-        time_ns = int(r["Time"]) * TIME_UNIT_NS[unit]
-    except ValueError:
-        raise RecordRejected(f"Time '{r['Time']}' is not an integer.") from None
+    if not _INTEGER.fullmatch(r["Time"]):
+        raise RecordRejected(f"Time '{r['Time']}' is not an integer.")
+    time_ns = int(r["Time"]) * TIME_UNIT_NS[unit]
     kind = r.get("MeasureValueType") or "DOUBLE"
     values: dict[str, tuple[str, Any]] = {}
     if kind == "MULTI":
