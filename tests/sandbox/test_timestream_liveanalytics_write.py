@@ -356,3 +356,56 @@ def test_operations_not_served_answer_aws_shaped_errors(aws_sandbox):
         assert e.value.response["Error"]["Code"] == "NotImplementedException"
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
         assert "does not implement" in e.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "path"),
+    [
+        (
+            "create_table",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "RetentionProperties": {
+                    "MemoryStoreRetentionPeriodInHours": 0,
+                    "MagneticStoreRetentionPeriodInDays": 1,
+                },
+            },
+            "RetentionProperties.MemoryStoreRetentionPeriodInHours",
+        ),
+        (
+            "create_table",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "RetentionProperties": {
+                    "MemoryStoreRetentionPeriodInHours": 1,
+                    "MagneticStoreRetentionPeriodInDays": 73001,
+                },
+            },
+            "RetentionProperties.MagneticStoreRetentionPeriodInDays",
+        ),
+        (
+            "write_records",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "Records": [{"MeasureName": "m", "MeasureValue": "x" * 2049}],
+            },
+            "Records.1.member.MeasureValue",
+        ),
+    ],
+)
+def test_model_constraints_as_aws_words_them(aws_sandbox, operation, params, path):
+    """Constraints the botocore model states (ranges, lengths) come back as AWS words them, naming
+    the member. The client's own validation is off so the request reaches the sandbox."""
+    write = aws_sandbox.client(
+        "timestream-write", config=Config(parameter_validation=False)
+    )
+    with pytest.raises(ClientError) as e:
+        getattr(write, operation)(**params)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert (
+        f"at '{path}' failed to satisfy constraint"
+        in e.value.response["Error"]["Message"]
+    )
