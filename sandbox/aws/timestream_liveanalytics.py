@@ -216,29 +216,33 @@ def _check_name(kind: str, name: str) -> None:
         )
 
 
-def _token(scope: str, offset: int) -> str:
+def _token(scope: str, after: list[str]) -> str:
     return base64.urlsafe_b64encode(
-        json.dumps({"s": scope, "o": offset}).encode()
+        json.dumps({"s": scope, "a": after}).encode()
     ).decode()
 
 
 def _page(
-    items: list[dict[str, Any]], p: dict[str, Any], scope: str
+    items: list[dict[str, Any]], p: dict[str, Any], scope: str, key: tuple[str, ...]
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of ``items`` in the order of ``key`` (their names). The token holds the last key
+    returned, not an offset, so resources created or deleted between pages shift nothing."""
     max_results = p.get("MaxResults") or LIST_MAX_RESULTS
     if not 1 <= max_results <= LIST_MAX_RESULTS:
         raise validation_error(f"MaxResults must be between 1 and {LIST_MAX_RESULTS}.")
-    start = 0
+    ordered = sorted(items, key=lambda item: [item[k] for k in key])
     if p.get("NextToken"):
         try:
             decoded = json.loads(base64.urlsafe_b64decode(p["NextToken"].encode()))
             if decoded["s"] != scope:
                 raise ValueError(scope)
-            start = int(decoded["o"])
+            after = [str(v) for v in decoded["a"]]
         except Exception:  # noqa: BLE001 - any malformed token
             raise validation_error("The NextToken is invalid.") from None
-    end = start + max_results
-    return items[start:end], _token(scope, end) if end < len(items) else None
+        ordered = [item for item in ordered if [item[k] for k in key] > after]
+    page = ordered[:max_results]
+    more = len(ordered) > max_results
+    return page, _token(scope, [page[-1][k] for k in key]) if more else None
 
 
 class LiveAnalyticsBackend:
@@ -334,7 +338,7 @@ class LiveAnalyticsBackend:
     ) -> dict[str, Any]:
         with self.lock:
             items = [db.describe() for db in self._dbs(account, region).values()]
-        page, token = _page(items, p, "databases")
+        page, token = _page(items, p, "databases", ("DatabaseName",))
         return {"Databases": page, **({"NextToken": token} if token else {})}
 
     # ------------------------------------------------------------------ tables
@@ -417,7 +421,12 @@ class LiveAnalyticsBackend:
             else:
                 dbs = list(self._dbs(account, region).values())
             items = [t.describe() for db in dbs for t in db.tables.values()]
-        page, token = _page(items, p, f"tables:{p.get('DatabaseName', '')}")
+        page, token = _page(
+            items,
+            p,
+            f"tables:{p.get('DatabaseName', '')}",
+            ("DatabaseName", "TableName"),
+        )
         return {"Tables": page, **({"NextToken": token} if token else {})}
 
     # ------------------------------------------------------------------ tags
