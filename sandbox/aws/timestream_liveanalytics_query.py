@@ -45,6 +45,7 @@ MAX_ROWS_LIMIT = 1000
 PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
 METERED_MINIMUM = 10 * 1024 * 1024
 RESULT_TTL = 3600.0
+RETRY_GRACE = 60.0  # a finished query's last NextToken still answers a retry this long
 DURATION_NS = {
     "ns": 1,
     "us": 10**3,
@@ -619,7 +620,9 @@ class QueryEngine:
     def __init__(self, backend: LiveAnalyticsBackend) -> None:
         self.backend = backend
         self.lock = threading.Lock()
-        self.pending: dict[str, dict[str, Any]] = {}  # NextToken -> state
+        self.pending: dict[
+            str, tuple[dict[str, Any], int]
+        ] = {}  # NextToken -> (state, offset)
         self.cache: dict[int, tuple[int, Any]] = {}  # id(table) -> (generation, arrow)
 
     # ------------------------------------------------------------------ API
@@ -631,8 +634,14 @@ class QueryEngine:
         if p.get("NextToken"):
             with self.lock:
                 self._expire()
-                state = self.pending.pop(p["NextToken"], None)
-            if state is None or state["account"] != (account, region):
+                entry = self.pending.get(p["NextToken"])
+                if entry is not None:
+                    # pages before this one are done with; this token stays valid for a retry
+                    state, offset = entry
+                    for token, (other, other_offset) in list(self.pending.items()):
+                        if other is state and other_offset < offset:
+                            del self.pending[token]
+            if entry is None or state["account"] != (account, region):
                 raise query_error("The NextToken is invalid or has expired.")
             if state["query"] != query_string:
                 raise query_error(
@@ -646,16 +655,17 @@ class QueryEngine:
                 "account": (account, region),
                 "query_id": result.query_id or new_query_id(),
                 "result": result,
-                "offset": 0,
                 "created": time.monotonic(),
+                "done": None,  # when the last page was served
             }
-        return self._page(state, max_rows)
+            offset = 0
+        return self._page(state, offset, max_rows)
 
     def cancel_query(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
         with self.lock:
-            for token, state in list(self.pending.items()):
+            for token, (state, _) in list(self.pending.items()):
                 if state["query_id"] == p["QueryId"] and state["account"] == (
                     account,
                     region,
@@ -665,14 +675,19 @@ class QueryEngine:
 
     # ------------------------------------------------------------------ paging
     def _expire(self) -> None:
-        limit = time.monotonic() - RESULT_TTL
-        for token, state in list(self.pending.items()):
-            if state["created"] < limit:
+        """Forget results an hour old, and finished ones (last page served) after a minute."""
+        now = time.monotonic()
+        for token, (state, _) in list(self.pending.items()):
+            done = state["done"]
+            if state["created"] < now - RESULT_TTL or (
+                done is not None and done < now - RETRY_GRACE
+            ):
                 del self.pending[token]
 
-    def _page(self, state: dict[str, Any], max_rows: int | None) -> dict[str, Any]:
+    def _page(
+        self, state: dict[str, Any], start: int, max_rows: int | None
+    ) -> dict[str, Any]:
         result: Result = state["result"]
-        start = state["offset"]
         if max_rows is not None:
             rows = result.rendered(start, start + max_rows)
         else:  # up to 1 MB of rows, at least one
@@ -703,10 +718,11 @@ class QueryEngine:
         }
         if end < len(result):
             token = uuid.uuid4().hex + uuid.uuid4().hex
-            state["offset"] = end
             with self.lock:
-                self.pending[token] = state
+                self.pending[token] = (state, end)
             answer["NextToken"] = token
+        else:
+            state["done"] = time.monotonic()
         return answer
 
     # ------------------------------------------------------------------ execution

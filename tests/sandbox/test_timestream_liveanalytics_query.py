@@ -437,3 +437,20 @@ def test_table_name_and_alias_qualify_columns(clients, seeded):
         ]
         assert _values(answer["Rows"]) == [["h1"], ["h2"]]
         assert answer["QueryStatus"]["CumulativeBytesScanned"] > 0
+
+
+def test_next_token_answers_a_retry_with_the_same_page(clients, seeded):
+    """A page asked again with the same NextToken (a retry after a lost answer) is the same page;
+    going on from there still covers every row once."""
+    _, query = clients
+    db, expected, _ = seeded
+    sql = f"SELECT * FROM {db}.single ORDER BY time, measure_name"
+    first = query.query(QueryString=sql, MaxRows=40)
+    second = query.query(QueryString=sql, MaxRows=40, NextToken=first["NextToken"])
+    again = query.query(QueryString=sql, MaxRows=40, NextToken=first["NextToken"])
+    assert again["Rows"] == second["Rows"] and again["QueryId"] == second["QueryId"]
+    rows, page = first["Rows"] + again["Rows"], again
+    while "NextToken" in page:
+        page = query.query(QueryString=sql, MaxRows=40, NextToken=page["NextToken"])
+        rows += page["Rows"]
+    assert len(rows) == len(expected) == len({str(r) for r in rows})
