@@ -172,7 +172,10 @@ class Table:
     column_types: dict[str, str] = field(
         default_factory=dict
     )  # value column -> scalar type
-    generation: int = 0
+    generation: int = 0  # bumped by every change of the records
+    # (generation, Arrow table in the table model) kept by the query engine; lives and dies with
+    # the table, so a new table can never be answered from an old one's copy
+    arrow_cache: tuple[int, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -623,7 +623,6 @@ class QueryEngine:
         self.pending: dict[
             str, tuple[dict[str, Any], int]
         ] = {}  # NextToken -> (state, offset)
-        self.cache: dict[int, tuple[int, Any]] = {}  # id(table) -> (generation, arrow)
 
     # ------------------------------------------------------------------ API
     def query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -862,12 +861,11 @@ class QueryEngine:
 
     def _arrow_for(self, table: Table) -> Any:
         with self.backend.lock:
-            key = id(table)
-            cached = self.cache.get(key)
+            cached = table.arrow_cache
             if cached is not None and cached[0] == table.generation:
                 return cached[1]
             arrow = _arrow_table(table)
-            self.cache[key] = (table.generation, arrow)
+            table.arrow_cache = (table.generation, arrow)
             return arrow
 
     def select(self, account: str, region: str, tokens: list[Tok]) -> Result:

@@ -454,3 +454,34 @@ def test_next_token_answers_a_retry_with_the_same_page(clients, seeded):
         page = query.query(QueryString=sql, MaxRows=40, NextToken=page["NextToken"])
         rows += page["Rows"]
     assert len(rows) == len(expected) == len({str(r) for r in rows})
+
+
+def test_recreated_table_answers_its_own_records(clients):
+    write, query = clients
+    db = f"db_{uuid.uuid4().hex[:8]}"
+    write.create_database(DatabaseName=db)
+    try:
+        for value in ("1.5", "2.5"):
+            write.create_table(
+                DatabaseName=db,
+                TableName="tbl",
+                RetentionProperties={
+                    "MemoryStoreRetentionPeriodInHours": 1,
+                    "MagneticStoreRetentionPeriodInDays": 73000,
+                },
+                MagneticStoreWriteProperties={"EnableMagneticStoreWrites": True},
+            )
+            write.write_records(
+                DatabaseName=db,
+                TableName="tbl",
+                Records=[
+                    {"MeasureName": "m", "MeasureValue": value, "Time": str(T0_MS)}
+                ],
+            )
+            answer = query.query(
+                QueryString=f"SELECT measure_value::double FROM {db}.tbl"
+            )
+            assert _values(answer["Rows"]) == [[value]]
+            write.delete_table(DatabaseName=db, TableName="tbl")
+    finally:
+        write.delete_database(DatabaseName=db)
