@@ -475,7 +475,12 @@ def test_recreated_table_answers_its_own_records(clients):
                 DatabaseName=db,
                 TableName="tbl",
                 Records=[
-                    {"MeasureName": "m", "MeasureValue": value, "Time": str(T0_MS)}
+                    {
+                        "Dimensions": [{"Name": "host", "Value": "h1"}],
+                        "MeasureName": "m",
+                        "MeasureValue": value,
+                        "Time": str(T0_MS),
+                    }
                 ],
             )
             answer = query.query(
