@@ -81,7 +81,6 @@ KEYWORDS = frozenset(
         "first",
         "last",
         "limit",
-        "offset",
         "having",
         "like",
         "escape",
@@ -128,6 +127,7 @@ KEYWORDS = frozenset(
 FOREIGN_KEYWORDS = frozenset(
     [
         "qualify",
+        "offset",  # not in Timestream's SELECT grammar
         "exclude",
         "replace",
         "pivot",

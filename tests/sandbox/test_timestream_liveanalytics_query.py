@@ -291,6 +291,7 @@ def test_ago_and_empty_result(clients, seeded):
         "SELECT concat(host, 'x') FROM {db}.single",
         "SELECT * FROM {db}.single WHERE time > from_iso8601_timestamp('2024-13-01T00:00:00Z')",
         "SELECT 1d",
+        "SELECT host FROM {db}.single LIMIT 5 OFFSET 5",
     ],
 )
 def test_unsupported_query_refused(clients, seeded, sql):
