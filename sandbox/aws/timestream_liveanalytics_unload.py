@@ -260,8 +260,7 @@ def _groups(result: Result, part_index: list[int]) -> list[tuple[tuple[Any, ...]
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = result.arrow if result.arrow is not None else None
-    assert table is not None
+    table = result.arrow  # a SELECT's result: always Arrow
     if not part_index:
         return [((), table)]
     keys = list(
