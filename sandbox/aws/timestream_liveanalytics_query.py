@@ -20,6 +20,7 @@ way Timestream would is refused with a ValidationException, never answered diffe
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
 import hashlib
@@ -45,7 +46,8 @@ MAX_ROWS_LIMIT = 1000
 PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
 METERED_MINIMUM = 10 * 1024 * 1024
 RESULT_TTL = 3600.0
-RETRY_GRACE = 60.0  # a finished query's last NextToken still answers a retry this long
+RETRY_GRACE = 60.0
+IDEMPOTENCY_WINDOW = 300.0  # an UNLOAD's ClientToken: the same call within 5 minutes, the same answer  # a finished query's last NextToken still answers a retry this long
 DURATION_NS = {
     "ns": 1,
     "us": 10**3,
@@ -620,6 +622,10 @@ class QueryEngine:
     def __init__(self, backend: LiveAnalyticsBackend) -> None:
         self.backend = backend
         self.lock = threading.Lock()
+        # (account, region, ClientToken) -> ((query, MaxRows), when, first answer)
+        self.idempotent: dict[
+            tuple[str, str, str], tuple[Any, float, dict[str, Any]]
+        ] = {}
         self.pending: dict[
             str, tuple[dict[str, Any], int]
         ] = {}  # NextToken -> (state, offset)
@@ -648,6 +654,24 @@ class QueryEngine:
                     "the first page was asked for."
                 )
         else:
+            token = p.get("ClientToken")
+            key = (account, region, token)
+            request = (query_string, max_rows)
+            if token:
+                with self.lock:
+                    now = time.monotonic()
+                    for k, (_, at, _) in list(self.idempotent.items()):
+                        if at < now - IDEMPOTENCY_WINDOW:
+                            del self.idempotent[k]
+                    seen = self.idempotent.get(key)
+                if seen is not None:
+                    if seen[0] != request:
+                        raise query_error(
+                            "The ClientToken was used within the last 5 minutes with other parameters."
+                        )
+                    return copy.deepcopy(
+                        seen[2]
+                    )  # the same call again: the same answer
             result = self.execute(account, region, query_string)
             state = {
                 "query": query_string,
@@ -658,6 +682,17 @@ class QueryEngine:
                 "done": None,  # when the last page was served
             }
             offset = 0
+            answer = self._page(state, offset, max_rows)
+            # Remembered for UNLOAD, the one statement with effects (its files); a SELECT
+            # answered again is the same answer, and keeping every first page would cost memory.
+            if token and result.query_id is not None:
+                with self.lock:
+                    self.idempotent[key] = (
+                        request,
+                        time.monotonic(),
+                        copy.deepcopy(answer),
+                    )
+            return answer
         return self._page(state, offset, max_rows)
 
     def cancel_query(

@@ -222,3 +222,18 @@ def test_unload_empty_result(env):
     assert rows == 0
     columns, _ = query_all_rows(query, f"SELECT time, temp FROM {db}.metrics LIMIT 1")
     assert _check_manifest(s3, manifest, metadata, columns, 0, "CSV", prefix) == []
+
+
+def test_unload_client_token_is_idempotent(env):
+    """botocore sends the same ClientToken when it retries a call: the UNLOAD is not run twice."""
+    query, s3, db, bucket = env
+    token = uuid.uuid4().hex
+    sql = f"UNLOAD (SELECT time, temp FROM {db}.metrics) TO 's3://{bucket}/idem/'"
+    first = query.query(QueryString=sql, ClientToken=token)
+    again = query.query(QueryString=sql, ClientToken=token)
+    assert again["QueryId"] == first["QueryId"] and again["Rows"] == first["Rows"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="idem/")["Contents"]
+    assert len([o for o in listed if o["Key"].endswith("_manifest.json")]) == 1
+    with pytest.raises(ClientError) as e:
+        query.query(QueryString=sql.replace("temp", "count"), ClientToken=token)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
