@@ -46,6 +46,7 @@ MAX_ROWS_LIMIT = 1000
 PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
 METERED_MINIMUM = 10 * 1024 * 1024
 RESULT_TTL = 3600.0
+QUERY_TIMEOUT = 60.0
 RETRY_GRACE = 60.0
 IDEMPOTENCY_WINDOW = 300.0  # an UNLOAD's ClientToken: the same call within 5 minutes, the same answer  # a finished query's last NextToken still answers a retry this long
 DURATION_NS = {
@@ -938,12 +939,22 @@ class QueryEngine:
                         f"The sandbox does not return values of type {text}; cast them to a scalar type."
                     )
                 kinds.append(base)
+            # Timestream stops a query after 60 seconds; so does the sandbox (never a stuck server)
+            timer = threading.Timer(QUERY_TIMEOUT, con.interrupt)
+            timer.start()
             try:
                 arrow = relation.arrow()
                 if hasattr(arrow, "read_all"):
                     arrow = arrow.read_all()
+            except duckdb.InterruptException:
+                raise ApiError(
+                    "QueryExecutionException",
+                    f"The query did not finish within {QUERY_TIMEOUT:.0f} seconds.",
+                ) from None
             except duckdb.Error as e:
                 raise query_error(_clean(str(e))) from None
+            finally:
+                timer.cancel()
         finally:
             con.close()
         import pyarrow as pa

@@ -491,3 +491,50 @@ def test_recreated_table_answers_its_own_records(clients):
             write.delete_table(DatabaseName=db, TableName="tbl")
     finally:
         write.delete_database(DatabaseName=db)
+
+
+def test_long_query_stopped_like_timestream(monkeypatch):
+    """Timestream stops a query after 60 s; the sandbox interrupts DuckDB the same way (here after
+    half a second, in-process) rather than leaving a request hanging."""
+    import json
+
+    from sandbox.aws import timestream_liveanalytics_query
+    from sandbox.aws.timestream_liveanalytics import LiveAnalyticsApp
+
+    monkeypatch.setattr(timestream_liveanalytics_query, "QUERY_TIMEOUT", 0.5)
+    app = LiveAnalyticsApp()
+
+    def call(operation, **params):
+        return app.handle(
+            operation, json.dumps(params).encode(), "123456789012", "us-east-1"
+        )
+
+    call("CreateDatabase", DatabaseName="slow")
+    call(
+        "CreateTable",
+        DatabaseName="slow",
+        TableName="big",
+        MagneticStoreWriteProperties={"EnableMagneticStoreWrites": True},
+    )
+    for start in range(0, 2000, 100):
+        status, _ = call(
+            "WriteRecords",
+            DatabaseName="slow",
+            TableName="big",
+            Records=[
+                {
+                    "Dimensions": [{"Name": "h", "Value": "x"}],
+                    "MeasureName": "m",
+                    "MeasureValue": str(i),
+                    "Time": str(T0_MS + i),
+                }
+                for i in range(start, start + 100)
+            ],
+        )
+        assert status == 200
+    status, body = call(
+        "Query",
+        QueryString="SELECT count(*) FROM slow.big a, slow.big b, slow.big c "
+        "WHERE a.measure_value::double + b.measure_value::double > c.measure_value::double * 1.5",
+    )
+    assert (status, body["__type"]) == (400, "QueryExecutionException")
