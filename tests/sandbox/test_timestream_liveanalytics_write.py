@@ -409,3 +409,15 @@ def test_model_constraints_as_aws_words_them(aws_sandbox, operation, params, pat
         f"at '{path}' failed to satisfy constraint"
         in e.value.response["Error"]["Message"]
     )
+
+
+def test_databases_are_regional(aws_sandbox, table):
+    db, tbl = table
+    eu_write = aws_sandbox.client("timestream-write", region="eu-west-1")
+    eu_query = aws_sandbox.client("timestream-query", region="eu-west-1")
+    with pytest.raises(ClientError) as e:
+        eu_write.describe_table(DatabaseName=db, TableName=tbl)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        eu_query.query(QueryString=f'SELECT * FROM "{db}"."{tbl}"')
+    assert e.value.response["Error"]["Code"] == "ValidationException"
