@@ -122,15 +122,40 @@ def _values(rows):
     ]
 
 
-def _check_shape(answer):
-    assert set(answer) - {"ResponseMetadata"} <= set(
-        QUERY_MODEL.operation_model("Query").output_shape.members
+def _model_check(answer):
+    """The answer against the Query output shape of the botocore model: members, types, required
+    members, every ScalarType in the model's enum; every row as wide as ColumnInfo."""
+    from botocore.validate import ParamValidator
+
+    body = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+    report = ParamValidator().validate(
+        body, QUERY_MODEL.operation_model("Query").output_shape
     )
+    assert not report.has_errors(), report.generate_report()
+    scalar_types = set(QUERY_MODEL.shape_for("ScalarType").enum)
+
+    def types(column_type):
+        if "ScalarType" in column_type:
+            yield column_type["ScalarType"]
+        if "ArrayColumnInfo" in column_type:
+            yield from types(column_type["ArrayColumnInfo"]["Type"])
+        for member in column_type.get("RowColumnInfo", []):
+            yield from types(member["Type"])
+
+    for column in answer["ColumnInfo"]:
+        assert set(types(column["Type"])) <= scalar_types
+    for row in answer["Rows"]:
+        assert len(row["Data"]) == len(answer["ColumnInfo"])
+        for datum in row["Data"]:
+            assert len(datum) == 1
+
+
+def _check_shape(answer):
+    _model_check(answer)
     assert answer["QueryId"] and answer["QueryStatus"]["ProgressPercentage"] == 100.0
     for column in answer["ColumnInfo"]:
         assert set(column) == {"Name", "Type"} and set(column["Type"]) == {"ScalarType"}
     for row in answer["Rows"]:
-        assert len(row["Data"]) == len(answer["ColumnInfo"])
         for datum in row["Data"]:
             assert set(datum) in ({"ScalarValue"}, {"NullValue"})
 
@@ -352,7 +377,7 @@ def test_describe_and_show_measures(clients, seeded):
     _, query = clients
     db, _, _ = seeded
     described = query.query(QueryString=f'DESCRIBE "{db}"."multi"')
-    _check_shape_loose(described)
+    _model_check(described)
     assert [c["Name"] for c in described["ColumnInfo"]] == [
         "Column",
         "Type",
@@ -376,7 +401,7 @@ def test_describe_and_show_measures(clients, seeded):
         "TIMESTAMP",
     ] + ["MEASURE_VALUE"] * 5
     measures = query.query(QueryString=f"SHOW MEASURES FROM {db}.single LIKE '_'")
-    _check_shape_loose(measures)
+    _model_check(measures)
     assert measures["ColumnInfo"][2] == {
         "Name": "dimensions",
         "Type": {
@@ -411,14 +436,6 @@ def test_describe_and_show_measures(clients, seeded):
     with pytest.raises(ClientError) as e:
         query.query(QueryString="SHOW TABLES FROM no_such_db_x")
     assert e.value.response["Error"]["Code"] == "ValidationException"
-
-
-def _check_shape_loose(answer):
-    """Query's output shape, validated against the botocore model's members (arrays included)."""
-    model = QUERY_MODEL.shape_for("Datum").members
-    for row in answer["Rows"]:
-        for datum in row["Data"]:
-            assert len(datum) == 1 and set(datum) <= set(model)
 
 
 def test_table_name_and_alias_qualify_columns(clients, seeded):

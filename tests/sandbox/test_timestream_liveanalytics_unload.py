@@ -73,6 +73,11 @@ def _unload(query, sql):
         ("metadataFile", "VARCHAR"),
         ("manifestFile", "VARCHAR"),
     ]
+    from botocore.validate import ParamValidator
+
+    model = query.meta.service_model.operation_model("Query").output_shape
+    body = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+    assert not ParamValidator().validate(body, model).has_errors()
     (row,) = answer["Rows"]
     rows, metadata, manifest = (d["ScalarValue"] for d in row["Data"])
     assert answer["QueryId"] in manifest and answer["QueryId"] in metadata

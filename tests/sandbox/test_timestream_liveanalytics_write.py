@@ -64,8 +64,20 @@ def _record(t_ms: int, value: str = "1.5", **extra):
     return record
 
 
+def _model_check(shape_name: str, value: dict) -> None:
+    """``value`` against a shape of the botocore model: members, types, required members."""
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(value, WRITE_MODEL.shape_for(shape_name))
+    assert not report.has_errors(), report.generate_report()
+
+
 def _rejected(excinfo) -> list[dict]:
     err = excinfo.value.response
+    _model_check(
+        "RejectedRecordsException",
+        {"Message": err["Error"]["Message"], "RejectedRecords": err["RejectedRecords"]},
+    )
     assert err["Error"]["Code"] == "RejectedRecordsException"
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 419
     shape = WRITE_MODEL.shape_for("RejectedRecord")
@@ -96,13 +108,13 @@ def test_database_table_lifecycle_shapes_and_conflicts(write):
     created = write.create_database(
         DatabaseName=db, Tags=[{"Key": "team", "Value": "ons"}]
     )["Database"]
-    assert set(created) <= set(WRITE_MODEL.shape_for("Database").members)
+    _model_check("Database", created)
     assert created["DatabaseName"] == db and created["TableCount"] == 0
     with pytest.raises(ClientError) as e:
         write.create_database(DatabaseName=db)
     assert e.value.response["Error"]["Code"] == "ConflictException"
     table = write.create_table(DatabaseName=db, TableName="t.1-x")["Table"]
-    assert set(table) <= set(WRITE_MODEL.shape_for("Table").members)
+    _model_check("Table", table)
     assert table["RetentionProperties"] == {
         "MemoryStoreRetentionPeriodInHours": 6,
         "MagneticStoreRetentionPeriodInDays": 73000,
