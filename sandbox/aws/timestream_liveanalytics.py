@@ -176,6 +176,22 @@ class Table:
     # (generation, Arrow table in the table model) kept by the query engine; lives and dies with
     # the table, so a new table can never be answered from an old one's copy
     arrow_cache: tuple[int, Any] | None = None
+    oldest_ns: int | None = (
+        None  # the earliest record time, to tell cheaply when to expire
+    )
+
+    def expire(self, now: int) -> None:
+        """Delete what the magnetic store's retention no longer keeps (data ages from the memory
+        store into the magnetic store, and out of it after MagneticStoreRetentionPeriodInDays;
+        shortening the retention deletes older data at once, as on AWS)."""
+        cutoff = (
+            now - self.retention["MagneticStoreRetentionPeriodInDays"] * 86400 * 10**9
+        )
+        if self.oldest_ns is None or self.oldest_ns >= cutoff:
+            return
+        self.records = {k: r for k, r in self.records.items() if r.time_ns >= cutoff}
+        self.oldest_ns = min((r.time_ns for r in self.records.values()), default=None)
+        self.generation += 1
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -745,6 +761,8 @@ def _apply(table: Table, record: StoredRecord) -> bool:
             table.dimension_order.append(dim)
     table.records[key] = record
     table.generation += 1
+    if table.oldest_ns is None or record.time_ns < table.oldest_ns:
+        table.oldest_ns = record.time_ns
     return True
 
 

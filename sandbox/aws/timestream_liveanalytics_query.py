@@ -822,6 +822,7 @@ class QueryEngine:
         if words[:3] == ["show", "measures", "from"]:
             table = table_at(3)
             with self.backend.lock:
+                table.expire(now_ns())
                 dims: dict[str, set[str]] = {}
                 for record in table.records.values():
                     dims.setdefault(record.measure_name, set()).update(
@@ -897,6 +898,7 @@ class QueryEngine:
 
     def _arrow_for(self, table: Table) -> Any:
         with self.backend.lock:
+            table.expire(now_ns())
             cached = table.arrow_cache
             if cached is not None and cached[0] == table.generation:
                 return cached[1]

@@ -5,6 +5,7 @@ time windows, bin() and COUNT(*); unsupported SQL refused with a ValidationExcep
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import boto3
@@ -181,8 +182,8 @@ def test_single_measure_table_every_type(clients, seeded):
     column_of = {"DOUBLE": 3, "BIGINT": 4, "VARCHAR": 5, "BOOLEAN": 6, "TIMESTAMP": 7}
     got = _values(answer["Rows"])
     want = []
-    for host, name, time, kind, shown in sorted(expected, key=lambda e: (e[2], e[1])):
-        row = [host, name, time, None, None, None, None, None]
+    for host, name, at, kind, shown in sorted(expected, key=lambda e: (e[2], e[1])):
+        row = [host, name, at, None, None, None, None, None]
         row[column_of[kind]] = shown
         want.append(row)
     assert got == want
@@ -555,3 +556,52 @@ def test_long_query_stopped_like_timestream(monkeypatch):
         "WHERE a.measure_value::double + b.measure_value::double > c.measure_value::double * 1.5",
     )
     assert (status, body["__type"]) == (400, "QueryExecutionException")
+
+
+def test_shorter_magnetic_retention_deletes_older_records(clients):
+    """Records older than the magnetic store's retention are gone, as on AWS when the retention
+    of a table is shortened."""
+    write, query = clients
+    db = f"db_{uuid.uuid4().hex[:8]}"
+    write.create_database(DatabaseName=db)
+    retention = {
+        "MemoryStoreRetentionPeriodInHours": 1,
+        "MagneticStoreRetentionPeriodInDays": 7,
+    }
+    write.create_table(
+        DatabaseName=db,
+        TableName="aging",
+        RetentionProperties=retention,
+        MagneticStoreWriteProperties={"EnableMagneticStoreWrites": True},
+    )
+    try:
+        now_ms = time.time_ns() // 10**6
+        days_ago = [0, 2, 5]
+        write.write_records(
+            DatabaseName=db,
+            TableName="aging",
+            Records=[
+                {
+                    "Dimensions": [{"Name": "host", "Value": "h1"}],
+                    "MeasureName": "m",
+                    "MeasureValue": str(d),
+                    "Time": str(now_ms - d * 86_400_000 - 60_000),
+                }
+                for d in days_ago
+            ],
+        )
+        sql = f"SELECT measure_value::double FROM {db}.aging ORDER BY time"
+        assert _values(query.query(QueryString=sql)["Rows"]) == [
+            ["5.0"],
+            ["2.0"],
+            ["0.0"],
+        ]
+        write.update_table(
+            DatabaseName=db,
+            TableName="aging",
+            RetentionProperties={**retention, "MagneticStoreRetentionPeriodInDays": 1},
+        )
+        assert _values(query.query(QueryString=sql)["Rows"]) == [["0.0"]]
+    finally:
+        write.delete_table(DatabaseName=db, TableName="aging")
+        write.delete_database(DatabaseName=db)
