@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 
 MODEL = boto3.client("timestream-influxdb", region_name="us-east-1").meta.service_model
@@ -392,7 +393,7 @@ def stubbed():
     )
     with Stubber(client) as stubber:
         # The modules call through amazon.aws's retrying wrapper (aws_retry=True); so do the tests.
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -408,7 +409,7 @@ def test_waiter_follows_transitional_statuses_to_available(stubbed):
         stubber.add_response("get_db_instance", _get(status), {"identifier": "abc123def4"})
     # The final GET after success returns the fresh description.
     stubber.add_response("get_db_instance", _get("AVAILABLE"), {"identifier": "abc123def4"})
-    stubbed_client = ts.RetryingBotoClientWrapper(client, ts.retry_decorator())
+    stubbed_client = RetryingBotoClientWrapper(client, ts.retry_decorator())
     result = ts.wait_for(stubbed_client, "db_instance_available", "abc123def4", timeout=10, delay=0)
     assert result["status"] == "AVAILABLE"
 

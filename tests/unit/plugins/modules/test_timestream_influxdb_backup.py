@@ -6,6 +6,7 @@ import boto3
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_backup as mod
 
@@ -121,7 +122,7 @@ def stubbed():
 
     client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stubber:
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 

@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_instance as mod
@@ -155,7 +156,7 @@ class FakeModule:
 def stubbed():
     client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stubber:
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 

@@ -1,7 +1,7 @@
-"""timestream_influxdb_instance: regressions of issue 9 (create-only defaults compared although the task
-did not state them, a deletion meeting a running backup, slow polling, a double tag read) and issue 14
-(patterns said in words, a missing instance named before what creating one needs, check-mode results
-carrying every documented key). Each test failed before its fix."""
+"""timestream_influxdb_instance: options the task does not state are never compared, messages say
+patterns in words and name a missing instance with its region, check mode predicts every documented
+key, a deletion waits for running backups, an unchanged run reads its tags once, and waits poll at
+once then back off. Each of these failed before its fix (issues 9 and 14)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_instance as mod
@@ -185,7 +186,7 @@ class NoCalls:
 def stubbed():
     client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stubber:
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 
