@@ -47,7 +47,7 @@ def validated(**params):
     return result.validated_parameters
 
 
-def test_only_options_with_a_default_are_boolean_switches_and_state():
+def test_no_create_option_has_a_default():
     # Every option with a default is one the module may compare only when the task states it; the
     # audit: none of the CreateDbInstance options may carry one.
     defaults = {k for k, v in mod.argument_spec().items() if v.get("default") is not None}
