@@ -162,6 +162,10 @@ EXCLUSIVE_UPDATE_GROUPS = (
     ("dbStorageType", "allocatedStorage"),
 )
 
+# CreateDbInstance members the model marks optional that an InfluxDB v2 instance cannot be created
+# without (it is onboarded with them; AWS answers ValidationException, Terraform requires both).
+CREATE_ALSO_REQUIRED = ("organization", "bucket")
+
 # Create-only options that GetDbInstance does not report but the instance's auth-parameters
 # secret holds (the secret also holds the password, which is never read out of it).
 AUTH_SECRET_FIELDS = ("username", "organization", "bucket")
@@ -1116,9 +1120,18 @@ def _validate_parameter_group_identifier(model, value: Any, path: str) -> str:
 
 
 def missing_create_options(model, request: Dict[str, Any]) -> List[str]:
-    """The options CreateDbInstance requires that ``request`` lacks (option names, model order)."""
+    """The options creating an instance needs that ``request`` lacks.
+
+    Parameters:
+        model: the service model (its CreateDbInstance required members, in the model's order).
+        request (dict): the request (API form).
+
+    Returns:
+        list: option names, the model's required ones first, then CREATE_ALSO_REQUIRED.
+    """
     shape = input_shape(model, "CreateDbInstance")
-    return [API_TO_INSTANCE_OPTION[m] for m in shape.required_members if m not in request]
+    required = [API_TO_INSTANCE_OPTION[m] for m in shape.required_members] + list(CREATE_ALSO_REQUIRED)
+    return [option for option in required if INSTANCE_OPTION_TO_API[option] not in request]
 
 
 KMS_KEY_ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/")
@@ -1224,7 +1237,8 @@ def describe_immutable(immutable: Dict[str, Dict[str, Any]]) -> str:
 
 
 def diff_fields(current: Optional[Dict[str, Any]], desired_members: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """Before/after dictionaries (snake_case) of every compared member; never the password.
+    """Before/after dictionaries (snake_case) of every compared member; never the password, and
+    not username, organization or bucket when the description does not know them.
 
     Parameters:
         current (dict): the description (None or ``{}`` before a creation).
@@ -1238,6 +1252,8 @@ def diff_fields(current: Optional[Dict[str, Any]], desired_members: Dict[str, An
         option = API_TO_INSTANCE_OPTION.get(member, camel_to_snake(member))
         if option == "password":
             continue
+        if current and option in AUTH_SECRET_FIELDS and member not in current:
+            continue  # unknown (the auth-parameters secret could not be read) and not compared
         have = (current or {}).get(member, IMMUTABLE_API_DEFAULTS.get(member) if current else None)
         before[option] = value_to_ansible(have)
         after[option] = value_to_ansible(wanted)

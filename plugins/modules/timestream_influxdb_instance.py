@@ -67,11 +67,12 @@ options:
     type: str
   organization:
     description:
-      - Name of the initial InfluxDB organization. Only used at creation.
+      - Name of the initial InfluxDB organization. Required to create (the API model marks it optional, but
+        AWS cannot onboard an InfluxDB v2 instance without it); only used at creation.
     type: str
   bucket:
     description:
-      - Name of the initial InfluxDB bucket. Only used at creation.
+      - Name of the initial InfluxDB bucket. Required to create (as O(organization)); only used at creation.
     type: str
   db_instance_type:
     description:

@@ -199,7 +199,8 @@ def test_create_needs_the_required_members():
     params = dict(VALID)
     del params["password"], params["vpc_subnet_ids"]
     req = ts.instance_request_from_params(MODEL, params)
-    assert ts.missing_create_options(MODEL, req) == ["password", "vpc_subnet_ids"]
+    # organization and bucket: optional in the model, required by AWS for InfluxDB v2
+    assert ts.missing_create_options(MODEL, req) == ["password", "vpc_subnet_ids", "organization", "bucket"]
 
 
 def test_parameter_values_are_coerced_and_checked_against_the_model():

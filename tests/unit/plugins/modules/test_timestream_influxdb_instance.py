@@ -17,6 +17,8 @@ MODEL = boto3.client("timestream-influxdb", region_name="us-east-1").meta.servic
 PARAMS = {
     "name": "ons-metrics",
     "password": "Abcdef123",
+    "organization": "ons",
+    "bucket": "telemetry",
     "db_instance_type": "db.influx.medium",
     "allocated_storage": 20,
     "vpc_subnet_ids": ["subnet-0a1b2c", "subnet-0d4e5f"],

@@ -69,7 +69,7 @@ def test_an_option_the_task_does_not_state_is_not_compared(member):
 def test_publicly_accessible_is_still_false_when_creating_without_it():
     params = validated(
         name="ons-metrics", password="Abcdef123", db_instance_type="db.influx.medium", allocated_storage=20,
-        vpc_subnet_ids=["subnet-0a1b2c"], vpc_security_group_ids=["sg-0123abc"],
+        vpc_subnet_ids=["subnet-0a1b2c"], vpc_security_group_ids=["sg-0123abc"], organization="ons", bucket="telemetry",
     )
     plan = mod.plan_present(None, mod.desired_state(MODEL, params), {}, None, True, model=MODEL)
     # AWS's default (false) applies; the predicted instance says so.
@@ -128,8 +128,20 @@ def test_a_missing_instance_is_named_with_its_region_first():
         mod.plan_present(None, mod.desired_state(MODEL, params), {}, None, True, region="eu-west-2", model=MODEL)
     assert str(err.value) == (
         "no Timestream for InfluxDB instance named ons-metrics exists in region eu-west-2; "
-        "creating one would need option(s): password, db_instance_type, vpc_subnet_ids, vpc_security_group_ids"
+        "creating one would need option(s): password, db_instance_type, vpc_subnet_ids, vpc_security_group_ids, "
+        "organization, bucket"
     )
+
+
+def test_creating_without_organization_or_bucket_fails_before_any_call():
+    """The model marks them optional, but an InfluxDB v2 instance cannot be onboarded without them
+    (AWS answers ValidationException; Terraform requires both)."""
+    params = validated(
+        name="ons-metrics", password="Abcdef123", db_instance_type="db.influx.medium", allocated_storage=20,
+        vpc_subnet_ids=["subnet-0a1b2c"], vpc_security_group_ids=["sg-0123abc"], organization="ons",
+    )
+    with pytest.raises(ValidationError, match=r"creating one would need option\(s\): bucket$"):
+        mod.plan_present(None, mod.desired_state(MODEL, params), {}, None, True, model=MODEL)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -142,7 +154,7 @@ def documented_instance_keys():
 def test_check_mode_create_predicts_every_documented_key():
     params = validated(
         name="ons-metrics", password="Abcdef123", db_instance_type="db.influx.medium", allocated_storage=20,
-        vpc_subnet_ids=["subnet-0a1b2c"], vpc_security_group_ids=["sg-0123abc"],
+        vpc_subnet_ids=["subnet-0a1b2c"], vpc_security_group_ids=["sg-0123abc"], organization="ons", bucket="telemetry",
     )
     module = FakeModule(check_mode=True, params=params)
     result = mod.ensure_present(module, NoCalls(), None, mod.desired_state(MODEL, params))
