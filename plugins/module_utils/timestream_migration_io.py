@@ -472,7 +472,8 @@ def parse_annotated_csv(text: str) -> list[dict[str, Any]]:
             elif kind == "boolean":
                 rec[name] = value == "true" if value != "" else None
             else:
-                rec[name] = value
+                # Go's CSV writer (UseCRLF) writes a newline inside a value as CRLF and drops CRs
+                rec[name] = value.replace("\r\n", "\n")
             rec.setdefault("_types", {})[name] = kind
         records.append(rec)
     return records
@@ -535,6 +536,8 @@ class InfluxVerifier:
             got = stored.get(key)
             if got is None:
                 return f"field {key!r} of {point['measurement']} {point['tags']} at {point['time']} is missing"
+            if kind == "string":
+                value = value.replace("\r", "")  # a CR is stored, but Flux's CSV answer cannot show it
             if got[0] != kind or got[1] != value or type(got[1]) is not type(value):
                 return (f"field {key!r} of {point['measurement']} {point['tags']} at {point['time']}: "
                         f"wrote {kind} {value!r}, read {got[0]} {got[1]!r}")
