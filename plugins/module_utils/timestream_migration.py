@@ -172,7 +172,7 @@ def rename_key(name: str, prefix: str, taken: Iterable[str] = ()) -> str:
 
     A name starting with ``_`` gets ``prefix`` in front (``_id`` -> ``ts_id``); the key ``time`` and a
     measurement starting with ``#`` get ``prefix`` and ``_`` (``time`` -> ``ts_time``). If the result is
-    already a name of the same table, the prefix is added again until it is free.
+    already a name of the same table, the rule applies again (``ts_ts_id``) until the name is free.
     """
     taken = set(taken)
     new = name
