@@ -566,7 +566,7 @@ def migrate_partition(p: Partition, plan: TablePlan, source: TimestreamSource, s
     sample_at = _sample_indices(source_rows or 0, settings.sample_size if verifier else 0, p.id)
     samples: list[dict[str, Any]] = []
     converter: RowConverter | None = None
-    columns_seen: list[str] | None = None
+    columns_seen: tuple | None = None
     batch: list[str] = []
     batch_rows: list[Any] = []
     row_no = 0
@@ -574,13 +574,17 @@ def migrate_partition(p: Partition, plan: TablePlan, source: TimestreamSource, s
     error = None
     try:
         for columns, rows in source.rows(p):
-            if converter is None or columns != columns_seen:
+            if not rows:
+                continue
+            # Parquet gives typed values (time as integer ns), CSV and the Query API text
+            typed = "time" in columns and not isinstance(rows[0][columns.index("time")], str)
+            if converter is None or (columns, typed) != columns_seen:
                 stats = converter.stats if converter else None
                 measurements = converter.measurements if converter else set()
-                converter = RowConverter(plan, columns, settings.max_string_bytes)
+                converter = RowConverter(plan, columns, settings.max_string_bytes, typed=typed)
                 if stats:
                     converter.stats, converter.measurements = stats, measurements
-                columns_seen = columns
+                columns_seen = (columns, typed)
             convert = converter.convert
             for row in rows:
                 if row_no in sample_at:
