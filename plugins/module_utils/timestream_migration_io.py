@@ -34,6 +34,7 @@ import threading
 import time
 import traceback
 import zlib
+from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
@@ -256,13 +257,10 @@ def _csv_chunks(opener: Callable[[str], Any], url: str, names: list[str], chunk_
             columns = columns or first
         else:
             chunk.append(first)
-        for row in reader:
-            chunk.append(row)
-            if len(chunk) >= chunk_rows:
-                yield columns, chunk
-                chunk = []
-        if chunk:
+        chunk += islice(reader, chunk_rows - len(chunk))
+        while chunk:
             yield columns, chunk
+            chunk = list(islice(reader, chunk_rows))
     finally:
         raw.close()
 
@@ -650,9 +648,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(settings: MigrationSettings, plans: dict[str, TablePlan], clients: Callable[[str], Any],
-                 counter: Any) -> None:
+                 counter: Any, source_factory: Callable[..., TimestreamSource]) -> None:
     _WORKER.clear()
-    _WORKER.update(settings=settings, plans=plans, clients=clients, counter=counter)
+    _WORKER.update(settings=settings, plans=plans, clients=clients, counter=counter, source_factory=source_factory)
 
 
 def _worker_sink(settings: MigrationSettings, p: Partition) -> tuple[Any, str | None]:
@@ -677,7 +675,7 @@ def _worker_run(p: Partition) -> dict[str, Any]:
 
     sink, part = None, None
     try:
-        source = _WORKER.get("source") or TimestreamSource(settings, _WORKER["clients"])
+        source = _WORKER.get("source") or _WORKER["source_factory"](settings, _WORKER["clients"])
         _WORKER["source"] = source
         sink, part = _worker_sink(settings, p)
         verifier = InfluxVerifier(settings) if settings.verify and not settings.output_file else None
@@ -739,13 +737,15 @@ def plan_migration(settings: MigrationSettings, source: TimestreamSource) -> tup
 
 
 def run_migration(settings: MigrationSettings, clients: Callable[[str], Any], check_mode: bool = False,
-                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                  on_progress: Callable[[dict[str, Any]], None] | None = None,
+                  source_factory: Callable[..., TimestreamSource] = TimestreamSource) -> dict[str, Any]:
     """The whole run; returns the report (``status`` ok / failed / planned). Raises MigrationError before
-    any write for settings or tables that cannot be migrated."""
+    any write for settings or tables that cannot be migrated. ``clients(name)`` makes boto3 clients (in each
+    worker process); ``source_factory(settings, clients)`` the source (a subclass reads elsewhere)."""
     settings.validate()
     report = new_report(settings, "plan" if check_mode else "migrate")
     progress = ProgressStore(settings.progress_file, settings.fingerprint(), settings.restart)
-    source = TimestreamSource(settings, clients)
+    source = source_factory(settings, clients)
     plans, partitions, info = plan_migration(settings, source)
     for table, tinfo in info.items():
         report["tables"][table] = {"partitions": 0, "source_rows": 0, "rows": 0, "fields": 0, "verified": "-",
@@ -797,12 +797,12 @@ def run_migration(settings: MigrationSettings, clients: Callable[[str], Any], ch
         if settings.workers > 1 and ctx is not None and len(mine) > 1:
             from concurrent.futures import ProcessPoolExecutor, as_completed
             pool = ProcessPoolExecutor(max_workers=settings.workers, mp_context=ctx, initializer=_worker_init,
-                                       initargs=(settings, plans, clients, counter))
+                                       initargs=(settings, plans, clients, counter, source_factory))
             futures = [pool.submit(_worker_run, p) for p in mine]
             results = (f.result() for f in as_completed(futures))
         else:
             pool = None
-            _worker_init(settings, plans, clients, counter)
+            _worker_init(settings, plans, clients, counter, source_factory)
             results = (_worker_run(p) for p in mine)
         try:
             for entry in results:
