@@ -28,18 +28,17 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "collections")]
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (  # noqa: E402
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
     ns_to_timestream,
     timestamp_ns,
 )
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration import (  # noqa: E402
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration import (
     MigrationSettings,
     RowConverter,
     build_table_plan,
@@ -153,7 +152,7 @@ def _sink() -> None:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             remaining = int(self.headers.get("Content-Length") or 0)
             while remaining:
                 remaining -= len(self.rfile.read(min(remaining, 1 << 16)))

@@ -145,7 +145,7 @@ def format_string(value: str, max_bytes: int = MAX_STRING_BYTES) -> str:
 
 def format_float(value: float) -> str | None:
     """A float field value (shortest repr that reads back to the same double), None for NaN/Inf."""
-    if value != value or value in (math.inf, -math.inf):
+    if not math.isfinite(value):
         return None
     text = repr(value)
     return text[:-2] if text.endswith(".0") else text

@@ -31,7 +31,6 @@ import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
-from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
@@ -40,8 +39,6 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotoc
     escape_field_key,
     escape_measurement,
     escape_tag_key,
-    format_float,
-    format_string,
     key_problem,
     ns_to_rfc3339,
     tag_value_problem,
@@ -578,7 +575,7 @@ class RowConverter:
                  "    return n_fields"]
         source = "\n".join(body) + "\n"
         self.source = source
-        exec(compile(source, f"<converter {plan.table}>", "exec"), ns)  # noqa: S102 - generated from the plan
+        exec(compile(source, f"<converter {plan.table}>", "exec"), ns)
         generated = ns["convert_many"]
 
         def convert_many(rows: Sequence[Sequence[Any]], out: list[str], out_rows: list) -> int:

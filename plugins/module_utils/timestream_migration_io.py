@@ -39,7 +39,6 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
     ns_to_rfc3339,
-    ns_to_timestream,
 )
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration import (
     ConversionStats,
@@ -139,7 +138,7 @@ class TimestreamSource:
                     out.append((rec.get("Column"), rec.get("Type"), rec.get("Timestream attribute type")))
             if out:
                 return out
-        except Exception as exc:  # noqa: BLE001 - fall back to the first row's columns
+        except Exception as exc:
             if "ValidationException" not in type(exc).__name__ and "Validation" not in str(exc):
                 raise
         for cols, _rows in self.query(f"SELECT * FROM {quote_ident(db)}.{quote_ident(table)} LIMIT 1"):
@@ -148,7 +147,9 @@ class TimestreamSource:
 
     def bounds(self, table: str) -> tuple[int, int, int] | None:
         """(first time ns, last time ns + 1, rows) of a table, None when empty."""
-        from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import timestamp_ns
+        from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
+            timestamp_ns,
+        )
         row = self.scalar(f"SELECT min(time), max(time), count(*) FROM "
                           f"{quote_ident(self.settings.database)}.{quote_ident(table)}")
         if not row or row[0] is None or row[2] in (None, "0"):
@@ -229,7 +230,7 @@ def read_unload(manifest_url: str, opener: Callable[[str], Any], chunk_rows: int
     try:
         metadata = _read_json(opener, metadata_url)
         names = [c["Name"] for c in metadata.get("ColumnInfo", [])]
-    except Exception:  # noqa: BLE001 - a header row (CSV) or the Parquet schema names the columns too
+    except Exception:
         names = []
     for url in files:
         if fmt == "PARQUET" or url.endswith(".parquet"):
@@ -687,7 +688,7 @@ def _worker_run(p: Partition) -> dict[str, Any]:
         entry["part_file"] = part
         entry["worker"] = os.getpid()
         return entry
-    except Exception as exc:  # noqa: BLE001 - one partition's failure is reported, the others go on
+    except Exception as exc:
         return {"id": p.id, "table": p.table, "start": p.start, "end": p.end, "status": "failed",
                 "error": {"partition": p.id, "kind": "exception", "message": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()[-2000:]}}

@@ -19,19 +19,18 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration import (
     MigrationSettings,
 )
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration_io import (
     run_migration,
 )
+
 from sandbox.client import boto3_client
 from tests.helpers.ansible import REPO, ansible_env
 from tests.integration.timestream_migrate_fixtures import (
@@ -270,7 +269,7 @@ def test_verification_detects_a_dropped_batch_and_the_cli_fails(source, influx, 
             self.wfile.write(data)
             conn.close()
 
-        do_GET = do_POST = _forward  # noqa: N815
+        do_GET = do_POST = _forward
 
         def log_message(self, *args) -> None:
             pass

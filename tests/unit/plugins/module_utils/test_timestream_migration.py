@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_migration import (
     MigrationError,
     MigrationSettings,
@@ -43,6 +42,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
     read_unload,
     retry_delay,
 )
+
 from sandbox.influxdb.lineprotocol import parse
 
 MULTI = [("host", "VARCHAR", "DIMENSION"), ("region", "VARCHAR", "DIMENSION"),
@@ -279,7 +279,7 @@ def scripted_influx() -> Iterator[tuple[str, list, list]]:
     seen: list[bytes] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             assert self.headers["Content-Encoding"] == "gzip"
             seen.append(gzip.decompress(body))

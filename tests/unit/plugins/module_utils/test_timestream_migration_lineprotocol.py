@@ -12,9 +12,6 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
     MAX_STRING_BYTES,
     Unwritable,
@@ -33,6 +30,9 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotoc
     ns_to_timestream,
     timestamp_ns,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sandbox.influxdb.lineprotocol import parse
 
 NOW = 1_700_000_000_000_000_000
