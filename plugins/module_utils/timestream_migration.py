@@ -500,6 +500,38 @@ class RowConverter:
                 f"{indent}    if '\"' in {var}: {var} = {var}.replace('\"', '\\\\\"')",
                 f"{indent}    parts.append({key} + '\"' + {var} + '\"')"]
 
+    @staticmethod
+    def _fast_code(fields: Sequence[tuple[str, str, str]]) -> list[str]:
+        """Source lines setting ``fs`` to the field set when every field is present and ordinary, else None."""
+        lines = ["            fs = None",
+                 "            if " + " and ".join(f"w{i}" for i in range(len(fields))) + ":",
+                 "                ok = True"]
+        pieces = []
+        for i, (_col, _key, type_) in enumerate(fields):
+            w, x = f"w{i}", f"x{i}"
+            if type_ in ("BIGINT", "INTEGER"):
+                lines.append(f"                {x} = int({w})")
+                pieces.append(f"{{_K{i}}}{{{x}}}i")
+            elif type_ == "DOUBLE":
+                lines += [f"                {x} = float({w})",
+                          f"                if {x} - {x} != 0.0: ok = False"]
+                pieces.append(f"{{_K{i}}}{{{x}!r}}")
+            elif type_ == "BOOLEAN":
+                lines.append(f"                {x} = _BOOL[{w}]")
+                pieces.append(f"{{_K{i}}}{{{x}}}")
+            elif type_ == "TIMESTAMP":
+                lines.append(f"                {x} = _time_text({w})")
+                pieces.append(f"{{_K{i}}}{{{x}}}i")
+            else:
+                lines += [f"                {x} = {w}",
+                          f"                if len({x}) > _MAXQ: ok = False",
+                          f"                if '\\\\' in {x}: {x} = {x}.replace('\\\\', '\\\\\\\\')",
+                          f"                if '\"' in {x}: {x} = {x}.replace('\"', '\\\\\"')"]
+                pieces.append(f'{{_K{i}}}"{{{x}}}"')
+        lines += ["                if ok:",
+                  "                    fs = f'" + ",".join(pieces).replace("'", "\\'") + "'"]
+        return lines
+
     def _generate(self, index: dict[str, int], typed: bool) -> Callable[[Sequence, list, list], int]:
         plan = self.plan
         present = "{v} is not None and {v} != ''" if typed else "{v}"
@@ -516,8 +548,10 @@ class RowConverter:
         body = ["def convert_many(rows, out, out_rows):",
                 "    n_fields = 0",
                 "    for row in rows:",
-                "        try:",
-                "            parts = []"]
+                "        try:"]
+        fast = not typed and not plan.measure_values and len(plan.fields) > 1
+        if not fast:
+            body.append("            parts = []")
         if mn is not None:
             body.append(f"            mn = row[{mn}]")
         single_vars = []
@@ -533,15 +567,34 @@ class RowConverter:
             else:
                 key = "_VALUE_KEY"
             body += self._value_code(type_, var, key, col, "                ")
+        generic = []
         for i, (col, fkey, type_) in enumerate(plan.fields):
             var, kname = f"w{i}", f"_K{i}"
             ns[kname] = escape_field_key(fkey) + "="
             body.append(f"            {var} = row[{index[col]}]")
-            body.append(f"            if {present.format(v=var)}:")
-            body += self._value_code(type_, var, kname, col, "                ")
-        body += ["            if not parts:",
-                 "                _no_fields(row)",
-                 "                continue",
+            generic.append(f"            if {present.format(v=var)}:")
+            generic += self._value_code(type_, var, kname, col, "                ")
+        if fast:
+            # every field present and ordinary (the common row): one f-string, no list, no join
+            body += self._fast_code(plan.fields)
+            body += ["            if fs is None:",
+                     "                parts = []"]
+            body += ["    " + line for line in generic]
+            body += ["                if not parts:",
+                     "                    _no_fields(row)",
+                     "                    continue",
+                     "                fs = ','.join(parts)",
+                     "                nf = len(parts)",
+                     "            else:",
+                     f"                nf = {len(plan.fields)}"]
+        else:
+            body += generic
+            body += ["            if not parts:",
+                     "                _no_fields(row)",
+                     "                continue",
+                     "            fs = ','.join(parts)",
+                     "            nf = len(parts)"]
+        body += [
                  f"            t = row[{index['time']}]"]
         if typed:
             body.append("            ts = _time_text(t)")
@@ -565,9 +618,9 @@ class RowConverter:
             body += lookup(multi_kind, "                ")
         else:
             body += lookup(single_kind if plan.measure_values else multi_kind, "            ")
-        body += ["            out.append(prefix + ' ' + ','.join(parts) + ' ' + ts)",
+        body += ["            out.append(prefix + ' ' + fs + ' ' + ts)",
                  "            out_rows.append(row)",
-                 "            n_fields += len(parts)",
+                 "            n_fields += nf",
                  "        except _Unwritable as exc:",
                  "            _unwritable(row, str(exc))",
                  "        except (ValueError, TypeError, KeyError, IndexError, Unwritable) as exc:",

@@ -756,7 +756,6 @@ def run_migration(settings: MigrationSettings, clients: Callable[[str], Any], ch
         if partition_owner(p.id, settings.host_count) != settings.host_index:
             report["totals"]["partitions_other_hosts"] += 1
             continue
-        report["tables"][p.table]["partitions"] += 0
         (done_before if progress.done(p.id) else mine).append(p)
     report["totals"]["partitions"] = len(mine) + len(done_before)
     report["pending"] = [p.id for p in mine]
@@ -867,7 +866,6 @@ def _account(report: dict[str, Any], entry: dict[str, Any], before: bool = False
                                                          "verified": "-"})
     if entry["status"] == "done":
         t["partitions_skipped_done_before" if before else "partitions_done"] += 1
-        table["partitions"] = table.get("partitions", 0)
         v = report["verification"]
         if entry.get("verified"):
             v["partitions_verified"] += 1
@@ -881,10 +879,8 @@ def _account(report: dict[str, Any], entry: dict[str, Any], before: bool = False
             report["verification"]["partitions_mismatched"] += 1
             report["verification"]["samples_mismatched"] += entry.get("samples_mismatched", 0)
         table["verified"] = "FAILED"
-    if before:
-        pass
     for key in ("rows", "lines", "fields", "bytes", "retries"):
-        if not before:
+        if not before:  # the totals of this run; the tables and examples include earlier runs' partitions
             t[key] += entry.get(key) or 0
     t["source_rows"] += entry.get("source_rows") or 0
     for key in ("source_rows", "rows", "fields"):

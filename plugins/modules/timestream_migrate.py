@@ -286,7 +286,6 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 def argument_spec():
     spec = influxdb_argument_spec()
     spec["url"] = dict(spec["url"], required=False)
-    spec["timeout"] = dict(spec["timeout"], default=30)
     spec.update(
         database=dict(type="str", required=True),
         tables=dict(type="list", elements="str", default=[]),

@@ -134,6 +134,13 @@ def test_nulls_omitted_nonfinite_skipped_and_counted() -> None:
     assert len(c.stats.examples["nonfinite_skipped"]) == 3
 
 
+def test_a_full_row_with_nan_falls_back_to_skipping_the_value() -> None:
+    c = converter()
+    line = c.convert(["h", "r", "metrics", T, "NaN", "1", "true", "x", T, "2"])
+    assert [f[0] for f in point(line).fields] == ["n", "ok", "note", "seen", "ts_id"]
+    assert c.stats.nonfinite_skipped == 1 and c.stats.fields == 5
+
+
 def test_rows_without_fields_and_unwritable_rows_are_reported_not_dropped_silently() -> None:
     c = converter()
     assert c.convert(["h", "r", "metrics", T, None, None, None, None, None, None]) is None
