@@ -594,8 +594,7 @@ class RowConverter:
                      "                continue",
                      "            fs = ','.join(parts)",
                      "            nf = len(parts)"]
-        body += [
-                 f"            t = row[{index['time']}]"]
+        body.append(f"            t = row[{index['time']}]")
         if typed:
             body.append("            ts = _time_text(t)")
         else:
@@ -605,6 +604,7 @@ class RowConverter:
         single_test = " or ".join(present.format(v=v) for v in single_vars) or "False"
         multi_kind = 1 if plan.measure_name_as_tag else 0
         single_kind = 2 if plan.single_measure_mode == "measurement" else 0
+
         def lookup(kind: int, indent: str) -> list[str]:
             key = f"({kind}, mn, {tag_vals})" if kind else f"({tag_vals})"
             return [f"{indent}key = {key}",

@@ -35,6 +35,7 @@ import time
 import traceback
 import zlib
 from itertools import islice
+from urllib.parse import urlencode
 from typing import Any, Callable, Iterator, Sequence
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotocol import (
@@ -200,7 +201,7 @@ class TimestreamSource:
     def open_url(self, url: str) -> io.BufferedIOBase:
         """A readable binary stream of an s3:// object (streamed) or a local path / file:// URL."""
         if url.startswith("s3://"):
-            bucket, _, key = url[5:].partition("/")
+            bucket, key = url[5:].split("/", 1)
             return self.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         return open(url[7:] if url.startswith("file://") else url, "rb")
 
@@ -362,7 +363,6 @@ class InfluxWriter:
             if not settings.validate_certs:
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.http = urllib3.PoolManager(**kwargs)
-        from urllib.parse import urlencode
         self.write_url = (settings.url.rstrip("/") + "/api/v2/write?"
                           + urlencode({"org": settings.org, "bucket": settings.bucket, "precision": "ns"}))
         self.headers = {"Authorization": f"Token {settings.token}", "Content-Type": "text/plain; charset=utf-8",
@@ -487,10 +487,9 @@ class InfluxVerifier:
 
     def __init__(self, settings: MigrationSettings, http: Any = None):
         self.settings = settings
-        self.http = http or urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=10,
-                                                                                          read=settings.timeout))
-        self.url = settings.url.rstrip("/") + "/api/v2/query?" + __import__("urllib.parse").parse.urlencode(
-            {"org": settings.org})
+        timeout = urllib3.Timeout(connect=10, read=settings.timeout)
+        self.http = http or urllib3.PoolManager(retries=False, timeout=timeout)
+        self.url = settings.url.rstrip("/") + "/api/v2/query?" + urlencode({"org": settings.org})
         self.headers = {"Authorization": f"Token {settings.token}", "Content-Type": "application/json",
                         "Accept": "application/csv"}
 
@@ -617,8 +616,9 @@ def migrate_partition(p: Partition, plan: TablePlan, source: TimestreamSource, s
     if error:
         entry.update(status="failed", error=error)
     elif source_rows is not None and source_rows != stats.rows:
-        entry.update(status="failed", error={"partition": p.id, "kind": "source_count",
-                                              "message": f"read {stats.rows} rows, the source counts {source_rows}"})
+        entry.update(status="failed", error={
+            "partition": p.id, "kind": "source_count",
+            "message": f"read {stats.rows} rows, the source counts {source_rows}"})
     elif verifier is not None:
         stored = verifier.count(entry["measurements"], p.start, p.end)
         entry["influx_fields"] = stored
@@ -707,8 +707,8 @@ def _append_part(output_file: str, part: str) -> None:
     os.unlink(part)
 
 
-def plan_migration(settings: MigrationSettings, source: TimestreamSource) -> tuple[dict[str, TablePlan],
-                                                                                    list[Partition], dict]:
+def plan_migration(settings: MigrationSettings, source: TimestreamSource
+                   ) -> tuple[dict[str, TablePlan], list[Partition], dict]:
     """Table plans and this host's partitions; raises MigrationError for what cannot be migrated."""
     tables = settings.tables or source.list_tables()
     if not tables:

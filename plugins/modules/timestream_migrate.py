@@ -341,7 +341,7 @@ def main():
             module.no_log_values.add(params["token"])
     try:
         settings = settings_from_params(params)
-        report = run_migration(settings, lambda name: module.client(name), check_mode=module.check_mode)
+        report = run_migration(settings, module.client, check_mode=module.check_mode)
     except MigrationError as exc:
         module.fail_json(msg=str(exc))
     if report["status"] == "failed":
