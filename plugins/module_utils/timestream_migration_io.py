@@ -30,6 +30,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -274,19 +275,23 @@ def _parquet_chunks(opener: Callable[[str], Any], url: str, chunk_rows: int
         import pyarrow.parquet as pq
     except ImportError:
         raise MigrationError("reading Parquet UNLOAD files needs pyarrow; install it, or use unload_format CSV")
-    stream = opener(url)
-    try:
-        data = stream.read()
-    finally:
-        stream.close()
-    pf = pq.ParquetFile(pa.BufferReader(data))
-    for batch in pf.iter_batches(batch_size=chunk_rows):
-        columns = []
-        for col in batch.columns:
-            if pa.types.is_timestamp(col.type):
-                col = col.cast(pa.timestamp("ns")).cast(pa.int64())
-            columns.append(col.to_pylist())
-        yield list(batch.schema.names), [list(r) for r in zip(*columns)]
+    # Parquet needs random access: the object is spooled to a temporary file (memory stays flat)
+    with tempfile.TemporaryFile(prefix="tsm-") as spool:
+        stream = opener(url)
+        try:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                spool.write(block)
+        finally:
+            stream.close()
+        spool.seek(0)
+        pf = pq.ParquetFile(spool)
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            columns = []
+            for col in batch.columns:
+                if pa.types.is_timestamp(col.type):
+                    col = col.cast(pa.timestamp("ns")).cast(pa.int64())
+                columns.append(col.to_pylist())
+            yield list(batch.schema.names), [list(r) for r in zip(*columns)]
 
 
 class _Prepend(io.RawIOBase):

@@ -192,6 +192,7 @@ attributes:
     description: There is no resource state to compare; the report says what was written.
     support: none
 notes:
+  - Reading Parquet UNLOAD files (O(unload_format=PARQUET)) needs the pyarrow Python library; CSV needs nothing more.
   - Authenticates to InfluxDB with O(token) (or E(INFLUX_TOKEN)); O(username)/O(password) are refused.
   - Long migrations - run with C(async) and C(poll), and read O(report_file) meanwhile.
   - The AWS options reach Timestream (C(timestream-query), C(timestream-write)) and S3; use the action group

@@ -371,6 +371,18 @@ def test_read_unload_csv_by_manifest_and_metadata(tmp_path) -> None:
     assert chunks == [(["host", "measure_name", "time", "note", "cpu"], rows)]
 
 
+def test_read_unload_parquet_typed(tmp_path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"host": ["h"], "time": pa.array([T_NS], pa.timestamp("ns")), "n": pa.array([2**62], pa.int64()),
+                      "cpu": [0.1], "ok": [False]})
+    pq.write_table(table, tmp_path / "r_1.parquet", compression="gzip")
+    (tmp_path / "m_manifest.json").write_text(json.dumps({
+        "result_files": [{"url": str(tmp_path / "r_1.parquet")}], "query_metadata": {"result_format": "PARQUET"}}))
+    chunks = list(read_unload(str(tmp_path / "m_manifest.json"), lambda u: open(u, "rb")))
+    assert chunks == [(["host", "time", "n", "cpu", "ok"], [["h", T_NS, 2**62, 0.1, False]])]
+
+
 def test_parse_annotated_csv_types_and_crlf() -> None:
     text = ("#datatype,string,long,double,string,boolean\r\n#group,false,false,false,true,false\r\n"
             "#default,_result,,,,\r\n,result,table,_value,_field,b\r\n,,0,1.5,\"a\r\nb\",true\r\n\r\n")
