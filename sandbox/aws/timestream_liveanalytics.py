@@ -3,10 +3,11 @@
 
 Both services speak JSON with the target prefix ``Timestream_20181101`` and sign as
 ``timestream``; AWS tells them apart by host only. The front (``app.py``) asks
-``LiveAnalyticsApp.handles`` whether an operation is ours: every timestream-write operation
-except the batch-load tasks, tags on database/table ARNs, and timestream-query's ``Query``,
-``CancelQuery`` and ``DescribeEndpoints``. Scheduled queries, account settings and batch-load
-tasks stay with moto.
+``LiveAnalyticsApp.handles`` whether an operation is ours: every operation of both services but
+the scheduled-query ones moto implements (create, describe, update, delete, and tags of their
+ARNs). Of ours, the batch-load tasks, scheduled-query listing/execution, PrepareQuery and the
+account settings are answered with an AWS-shaped 501 ``NotImplementedException`` (moto would
+answer them with an HTML 500 page).
 
 * Input is validated against the botocore shapes (``validation.py``), plus what AWS checks beyond
   the model: database/table names of 3-256 characters, WriteRecords' record rules (time inside the
@@ -59,6 +60,18 @@ WRITE_OPERATIONS = frozenset(
 )
 QUERY_OPERATIONS = frozenset({"Query", "CancelQuery"})
 TAG_OPERATIONS = frozenset({"ListTagsForResource", "TagResource", "UntagResource"})
+SERVED_OPERATIONS = (
+    WRITE_OPERATIONS | QUERY_OPERATIONS | TAG_OPERATIONS | {"DescribeEndpoints"}
+)
+# What moto 5.2.5 answers well for these services (scheduled queries; tags of their ARNs).
+MOTO_OPERATIONS = frozenset(
+    {
+        "CreateScheduledQuery",
+        "DeleteScheduledQuery",
+        "DescribeScheduledQuery",
+        "UpdateScheduledQuery",
+    }
+)
 
 DEFAULT_RETENTION = {
     "MemoryStoreRetentionPeriodInHours": 6,
@@ -77,8 +90,14 @@ TIME_UNIT_NS = {
     "NANOSECONDS": 1,
 }
 # Column names of the table model: no dimension or measure may take them.
-RESERVED_NAMES = ("time", "measure_name")
-RESERVED_PREFIXES = ("measure_value::", "ts_")
+# (the Dimension naming constraints: reserved names and prefixes, no colon, 60 bytes).
+RESERVED_NAMES = ("time", "measure_name", "measure_value")
+RESERVED_PREFIXES = ("measure_value", "ts_")
+DIMENSION_NAME_MAX = 60
+MEASURE_NAME_MAX = 256
+SERIES_KEY_MAX = 2048  # dimension names and values of a series, in bytes
+MAX_DIMENSIONS = 128  # per table
+MAX_MEASURE_NAMES = 8192  # per table
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SCALAR_TYPES = ("DOUBLE", "BIGINT", "VARCHAR", "BOOLEAN", "TIMESTAMP")
 # HTTP statuses of the errors, from the Timestream API reference (the model carries none).
@@ -93,6 +112,7 @@ ERROR_STATUS = {
     "RejectedRecordsException": 419,
     "ThrottlingException": 429,
     "InternalServerException": 500,
+    "NotImplementedException": 501,  # the sandbox's own: an operation it does not serve
 }
 
 
@@ -152,7 +172,26 @@ class Table:
     column_types: dict[str, str] = field(
         default_factory=dict
     )  # value column -> scalar type
-    generation: int = 0
+    generation: int = 0  # bumped by every change of the records
+    # (generation, Arrow table in the table model) kept by the query engine; lives and dies with
+    # the table, so a new table can never be answered from an old one's copy
+    arrow_cache: tuple[int, Any] | None = None
+    oldest_ns: int | None = (
+        None  # the earliest record time, to tell cheaply when to expire
+    )
+
+    def expire(self, now: int) -> None:
+        """Delete what the magnetic store's retention no longer keeps (data ages from the memory
+        store into the magnetic store, and out of it after MagneticStoreRetentionPeriodInDays;
+        shortening the retention deletes older data at once, as on AWS)."""
+        cutoff = (
+            now - self.retention["MagneticStoreRetentionPeriodInDays"] * 86400 * 10**9
+        )
+        if self.oldest_ns is None or self.oldest_ns >= cutoff:
+            return
+        self.records = {k: r for k, r in self.records.items() if r.time_ns >= cutoff}
+        self.oldest_ns = min((r.time_ns for r in self.records.values()), default=None)
+        self.generation += 1
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -196,29 +235,33 @@ def _check_name(kind: str, name: str) -> None:
         )
 
 
-def _token(scope: str, offset: int) -> str:
+def _token(scope: str, after: list[str]) -> str:
     return base64.urlsafe_b64encode(
-        json.dumps({"s": scope, "o": offset}).encode()
+        json.dumps({"s": scope, "a": after}).encode()
     ).decode()
 
 
 def _page(
-    items: list[dict[str, Any]], p: dict[str, Any], scope: str
+    items: list[dict[str, Any]], p: dict[str, Any], scope: str, key: tuple[str, ...]
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of ``items`` in the order of ``key`` (their names). The token holds the last key
+    returned, not an offset, so resources created or deleted between pages shift nothing."""
     max_results = p.get("MaxResults") or LIST_MAX_RESULTS
     if not 1 <= max_results <= LIST_MAX_RESULTS:
         raise validation_error(f"MaxResults must be between 1 and {LIST_MAX_RESULTS}.")
-    start = 0
+    ordered = sorted(items, key=lambda item: [item[k] for k in key])
     if p.get("NextToken"):
         try:
             decoded = json.loads(base64.urlsafe_b64decode(p["NextToken"].encode()))
             if decoded["s"] != scope:
                 raise ValueError(scope)
-            start = int(decoded["o"])
+            after = [str(v) for v in decoded["a"]]
         except Exception:  # noqa: BLE001 - any malformed token
             raise validation_error("The NextToken is invalid.") from None
-    end = start + max_results
-    return items[start:end], _token(scope, end) if end < len(items) else None
+        ordered = [item for item in ordered if [item[k] for k in key] > after]
+    page = ordered[:max_results]
+    more = len(ordered) > max_results
+    return page, _token(scope, [page[-1][k] for k in key]) if more else None
 
 
 class LiveAnalyticsBackend:
@@ -314,7 +357,7 @@ class LiveAnalyticsBackend:
     ) -> dict[str, Any]:
         with self.lock:
             items = [db.describe() for db in self._dbs(account, region).values()]
-        page, token = _page(items, p, "databases")
+        page, token = _page(items, p, "databases", ("DatabaseName",))
         return {"Databases": page, **({"NextToken": token} if token else {})}
 
     # ------------------------------------------------------------------ tables
@@ -397,7 +440,12 @@ class LiveAnalyticsBackend:
             else:
                 dbs = list(self._dbs(account, region).values())
             items = [t.describe() for db in dbs for t in db.tables.values()]
-        page, token = _page(items, p, f"tables:{p.get('DatabaseName', '')}")
+        page, token = _page(
+            items,
+            p,
+            f"tables:{p.get('DatabaseName', '')}",
+            ("DatabaseName", "TableName"),
+        )
         return {"Tables": page, **({"NextToken": token} if token else {})}
 
     # ------------------------------------------------------------------ tags
@@ -519,15 +567,30 @@ def _merge(common: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_column_name(kind: str, name: str) -> None:
+    """Timestream's naming constraints for dimension names (and multi-measure attributes, which
+    become columns beside them)."""
     lowered = name.lower()
     if lowered in RESERVED_NAMES or lowered.startswith(RESERVED_PREFIXES):
         raise RecordRejected(f"{kind} name '{name}' is reserved.")
-    if len(name.encode()) > 60 and kind == "Dimension":
-        raise RecordRejected(f"Dimension name '{name}' exceeds 60 bytes.")
+    if ":" in name:
+        raise RecordRejected(f"{kind} name '{name}' must not contain ':'.")
+    if len(name.encode()) > DIMENSION_NAME_MAX:
+        raise RecordRejected(
+            f"{kind} name '{name}' exceeds {DIMENSION_NAME_MAX} bytes."
+        )
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _parse_value(kind: str, value: str, time_unit: str) -> Any:
-    """A measure value as the Write API parses it, or RecordRejected."""
+    """A measure value as the Write API parses it, or RecordRejected. Only plain decimal
+    notation is a number (Python's int()/float() would also take '1_000', ' 5' or 'nan')."""
+    if kind in ("BIGINT", "TIMESTAMP") and not _INTEGER.fullmatch(value):
+        raise RecordRejected(f"Measure value '{value}' is not a valid {kind}.")
+    if kind == "DOUBLE" and not _DECIMAL.fullmatch(value):
+        raise RecordRejected(f"Measure value '{value}' is not a valid {kind}.")
     try:
         if kind == "DOUBLE":
             number = float(value)
@@ -566,15 +629,18 @@ def _build_record(r: dict[str, Any]) -> StoredRecord:
     name = r.get("MeasureName")
     if not name:
         raise RecordRejected("MeasureName is required.")
-    if name.lower().startswith(RESERVED_PREFIXES):
-        raise RecordRejected(f"Measure name '{name}' is reserved.")
+    if len(name.encode()) > MEASURE_NAME_MAX:
+        raise RecordRejected(f"Measure name '{name}' exceeds {MEASURE_NAME_MAX} bytes.")
+    if sum(len(k.encode()) + len(v.encode()) for k, v in dims.items()) > SERIES_KEY_MAX:
+        raise RecordRejected(
+            f"The dimension names and values of the record exceed {SERIES_KEY_MAX} bytes."
+        )
     if "Time" not in r:
         raise RecordRejected("Time is required.")
     unit = r.get("TimeUnit") or "MILLISECONDS"
-    try:
-        time_ns = int(r["Time"]) * TIME_UNIT_NS[unit]
-    except ValueError:
-        raise RecordRejected(f"Time '{r['Time']}' is not an integer.") from None
+    if not _INTEGER.fullmatch(r["Time"]):
+        raise RecordRejected(f"Time '{r['Time']}' is not an integer.")
+    time_ns = int(r["Time"]) * TIME_UNIT_NS[unit]
     kind = r.get("MeasureValueType") or "DOUBLE"
     values: dict[str, tuple[str, Any]] = {}
     if kind == "MULTI":
@@ -663,6 +729,13 @@ def _apply(table: Table, record: StoredRecord) -> bool:
             raise RecordRejected(
                 f"Dimension '{dim}' has the name of a measure of this table."
             )
+    new_dims = [d for d in record.dimensions if d not in table.dimension_order]
+    if len(table.dimension_order) + len(new_dims) > MAX_DIMENSIONS:
+        raise RecordRejected(f"A table can have at most {MAX_DIMENSIONS} dimensions.")
+    if known is None and len(table.measure_types) >= MAX_MEASURE_NAMES:
+        raise RecordRejected(
+            f"A table can have at most {MAX_MEASURE_NAMES} measure names."
+        )
     key = (
         tuple(sorted(record.dimensions.items())),
         record.measure_name,
@@ -688,6 +761,8 @@ def _apply(table: Table, record: StoredRecord) -> bool:
             table.dimension_order.append(dim)
     table.records[key] = record
     table.generation += 1
+    if table.oldest_ns is None or record.time_ns < table.oldest_ns:
+        table.oldest_ns = record.time_ns
     return True
 
 
@@ -714,7 +789,9 @@ class LiveAnalyticsApp:
             except ValueError:
                 return False
             return ":database/" in str(arn)
-        return False
+        # moto answers the scheduled-query operations it implements; anything else gets an
+        # AWS-shaped error from us rather than moto's HTML 500 page.
+        return operation not in MOTO_OPERATIONS
 
     def handle(
         self, operation: str, body: bytes, account: str, region: str, host: str = ""
@@ -729,6 +806,19 @@ class LiveAnalyticsApp:
             if not isinstance(params, dict):
                 raise ApiError(
                     "SerializationException", "The request body must be a JSON object."
+                )
+            if operation not in SERVED_OPERATIONS:
+                known = set(service_model(WRITE).operation_names) | set(
+                    service_model(QUERY).operation_names
+                )
+                if operation in known:
+                    raise ApiError(
+                        "NotImplementedException",
+                        f"The sandbox does not implement {operation} of Timestream for "
+                        "LiveAnalytics.",
+                    )
+                raise ApiError(
+                    "UnknownOperationException", f"Unknown operation {operation}"
                 )
             service = QUERY if operation in QUERY_OPERATIONS else WRITE
             errors = validate_input(service, operation, params)

@@ -20,6 +20,7 @@ way Timestream would is refused with a ValidationException, never answered diffe
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
 import hashlib
@@ -43,7 +44,11 @@ from sandbox.aws.timestream_liveanalytics import (
 
 MAX_ROWS_LIMIT = 1000
 PAGE_BYTES = 1024 * 1024  # without MaxRows, a page holds up to 1 MB of rows
+METERED_MINIMUM = 10 * 1024 * 1024
 RESULT_TTL = 3600.0
+QUERY_TIMEOUT = 60.0
+RETRY_GRACE = 60.0
+IDEMPOTENCY_WINDOW = 300.0  # an UNLOAD's ClientToken: the same call within 5 minutes, the same answer  # a finished query's last NextToken still answers a retry this long
 DURATION_NS = {
     "ns": 1,
     "us": 10**3,
@@ -79,7 +84,6 @@ KEYWORDS = frozenset(
         "first",
         "last",
         "limit",
-        "offset",
         "having",
         "like",
         "escape",
@@ -126,6 +130,7 @@ KEYWORDS = frozenset(
 FOREIGN_KEYWORDS = frozenset(
     [
         "qualify",
+        "offset",  # not in Timestream's SELECT grammar
         "exclude",
         "replace",
         "pivot",
@@ -184,7 +189,6 @@ FUNCTIONS = {
     "lower": "lower",
     "upper": "upper",
     "length": "length",
-    "concat": "concat",
     "date_trunc": "date_trunc",
     "cast": "cast",
     "bin": "__ts_bin",
@@ -212,13 +216,10 @@ TYPE_NAMES = {
     "TIMESTAMP": "TIMESTAMP",
     "DATE": "DATE",
 }
-COLUMN_ARROW = {
-    "DOUBLE": "float64",
-    "BIGINT": "int64",
-    "VARCHAR": "string",
-    "BOOLEAN": "bool",
-    "TIMESTAMP": "timestamp_ns",
-}
+
+
+def new_query_id() -> str:
+    return "AEDQC" + uuid.uuid4().hex.upper()[:30]
 
 
 def query_error(message: str) -> ApiError:
@@ -299,7 +300,12 @@ def parse_iso8601(text: str) -> int:
     if m is None:
         raise query_error(f'Invalid format: "{text}"')
     y, mo, d, h, mi, s, frac, zone = m.groups()
-    base = _dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+    try:
+        base = _dt.datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0)
+        )
+    except ValueError:
+        raise query_error(f'Invalid format: "{text}"') from None
     offset = 0
     if zone and zone != "Z":
         sign = -1 if zone[0] == "-" else 1
@@ -342,9 +348,8 @@ class Translation:
         ):
             raise query_error("Only SELECT queries (and UNLOAD) are supported.")
         out: list[str] = []
-        calls: list[
-            str
-        ] = []  # the function of each open parenthesis ("" for a plain one)
+        # the function of each open parenthesis ("" for a plain one)
+        calls: list[str] = []
         i = 0
         n = len(toks)
         while i < n:
@@ -356,6 +361,21 @@ class Translation:
                     raise query_error("Only one statement per query is supported.")
                 i += 1
                 continue
+            prev = toks[i - 1] if i > 0 else None
+            if (
+                t.kind == "id"
+                and prev is not None
+                and prev.text == "."
+                and nxt is not None
+                and nxt.text == "("
+            ):
+                raise query_error(f"line 1: mismatched input '(' after '{t.text}'.")
+            if low == "by" and nxt is not None and nxt.text.lower() == "all":
+                raise query_error(
+                    "line 1: GROUP BY ALL / ORDER BY ALL are not supported."
+                )
+            if t.text == "%" and i >= 2 and toks[i - 2].text.lower() == "limit":
+                raise query_error("line 1: LIMIT takes a row count.")
             if t.kind == "op" and t.text in ("[", "]"):
                 raise query_error("Arrays are not supported by the sandbox.")
             # "db"."table" / db.table naming a table
@@ -367,9 +387,32 @@ class Translation:
                 and toks[i + 2].ident is not None
                 and (t.ident, toks[i + 2].ident) in self.tables
             ):
-                out.append(self._view((t.ident, toks[i + 2].ident or "")))
+                table_name = toks[i + 2].ident or ""
+                out.append(self._view((t.ident, table_name)))
+                after = toks[i + 3] if i + 3 < n else None
+                aliased = after is not None and (
+                    after.kind == "qid"
+                    or (after.kind == "id" and after.text.lower() not in KEYWORDS)
+                    or after.text.lower() == "as"
+                )
+                if not aliased:  # the table's own name qualifies its columns (Presto)
+                    out.append(f"AS {_quote(table_name)}")
                 i += 3
                 continue
+            # a table reference that names no table
+            if (
+                t.kind == "id"
+                and low in ("from", "join")
+                and nxt is not None
+                and nxt.ident is not None
+                and i + 3 < n
+                and toks[i + 2].text == "."
+                and toks[i + 3].ident is not None
+                and (nxt.ident, toks[i + 3].ident) not in self.tables
+            ):
+                raise query_error(
+                    f"line 1: Table '{nxt.ident}.{toks[i + 3].ident}' does not exist"
+                )
             # measure_value::<type>
             if (
                 t.kind == "id"
@@ -444,7 +487,7 @@ class Translation:
                     out.append("TIMESTAMP_NS")
                     i += 1
                     continue
-                if is_call:
+                if is_call and low not in KEYWORDS:
                     if low not in FUNCTIONS:
                         raise query_error(f"Function {t.text} not registered")
                     out.append(FUNCTIONS[low])
@@ -483,16 +526,45 @@ def render_double(value: float) -> str:
     return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{len(text) + int(exponent) - 1}"
 
 
-@dataclass
 class Result:
-    columns: list[dict[str, Any]]  # ColumnInfo
-    rows: list[list[Any]]  # python values (TIMESTAMP as int ns)
+    """A query's answer: ColumnInfo and the rows, kept as an Arrow table (TIMESTAMP columns as
+    int64 nanoseconds) and turned into Python values only for the slice that is asked for."""
 
-    def rendered(self) -> list[dict[str, Any]]:
-        kinds = [c["Type"]["ScalarType"] for c in self.columns]
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        rows: list[list[Any]] | None = None,
+        arrow: Any = None,
+    ) -> None:
+        self.columns = columns
+        self.scanned = 0  # bytes of the tables read (QueryStatus)
+        self.query_id: str | None = (
+            None  # set when the statement named its files after it (UNLOAD)
+        )
+        self._rows = rows
+        self.arrow = arrow
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else self.arrow.num_rows
+
+    def slice_rows(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
+        """Python values of rows ``start`` to ``stop`` (TIMESTAMP as int nanoseconds)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        if self._rows is not None:
+            return self._rows[start:stop]
+        part = self.arrow.slice(start, max(0, stop - start))
+        values = [column.to_pylist() for column in part.columns]
+        return [list(r) for r in zip(*values, strict=True)] if values else []
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return self.slice_rows()
+
+    def rendered(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        kinds = [c["Type"].get("ScalarType", "") for c in self.columns]
         return [
             {"Data": [_datum(kind, v) for kind, v in zip(kinds, row, strict=True)]}
-            for row in self.rows
+            for row in self.slice_rows(start, stop)
         ]
 
 
@@ -511,6 +583,8 @@ def render_scalar(kind: str, value: Any) -> str:
 
 
 def _datum(kind: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):  # an array/row value, already in the response shape
+        return value
     if value is None:
         return {"NullValue": True}
     return {"ScalarValue": render_scalar(kind, value)}
@@ -549,8 +623,13 @@ class QueryEngine:
     def __init__(self, backend: LiveAnalyticsBackend) -> None:
         self.backend = backend
         self.lock = threading.Lock()
-        self.pending: dict[str, dict[str, Any]] = {}  # NextToken -> state
-        self.cache: dict[int, tuple[int, Any]] = {}  # id(table) -> (generation, arrow)
+        # (account, region, ClientToken) -> ((query, MaxRows), when, first answer)
+        self.idempotent: dict[
+            tuple[str, str, str], tuple[Any, float, dict[str, Any]]
+        ] = {}
+        self.pending: dict[
+            str, tuple[dict[str, Any], int]
+        ] = {}  # NextToken -> (state, offset)
 
     # ------------------------------------------------------------------ API
     def query(self, account: str, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -561,8 +640,14 @@ class QueryEngine:
         if p.get("NextToken"):
             with self.lock:
                 self._expire()
-                state = self.pending.pop(p["NextToken"], None)
-            if state is None or state["account"] != (account, region):
+                entry = self.pending.get(p["NextToken"])
+                if entry is not None:
+                    # pages before this one are done with; this token stays valid for a retry
+                    state, offset = entry
+                    for token, (other, other_offset) in list(self.pending.items()):
+                        if other is state and other_offset < offset:
+                            del self.pending[token]
+            if entry is None or state["account"] != (account, region):
                 raise query_error("The NextToken is invalid or has expired.")
             if state["query"] != query_string:
                 raise query_error(
@@ -570,23 +655,52 @@ class QueryEngine:
                     "the first page was asked for."
                 )
         else:
+            token = p.get("ClientToken")
+            key = (account, region, token)
+            request = (query_string, max_rows)
+            if token:
+                with self.lock:
+                    now = time.monotonic()
+                    for k, (_, at, _) in list(self.idempotent.items()):
+                        if at < now - IDEMPOTENCY_WINDOW:
+                            del self.idempotent[k]
+                    seen = self.idempotent.get(key)
+                if seen is not None:
+                    if seen[0] != request:
+                        raise query_error(
+                            "The ClientToken was used within the last 5 minutes with other parameters."
+                        )
+                    return copy.deepcopy(
+                        seen[2]
+                    )  # the same call again: the same answer
             result = self.execute(account, region, query_string)
             state = {
                 "query": query_string,
                 "account": (account, region),
-                "query_id": "AEDQC" + uuid.uuid4().hex.upper()[:30],
-                "columns": result.columns,
-                "rows": result.rendered(),
-                "offset": 0,
+                "query_id": result.query_id or new_query_id(),
+                "result": result,
                 "created": time.monotonic(),
+                "done": None,  # when the last page was served
             }
-        return self._page(state, max_rows)
+            offset = 0
+            answer = self._page(state, offset, max_rows)
+            # Remembered for UNLOAD, the one statement with effects (its files); a SELECT
+            # answered again is the same answer, and keeping every first page would cost memory.
+            if token and result.query_id is not None:
+                with self.lock:
+                    self.idempotent[key] = (
+                        request,
+                        time.monotonic(),
+                        copy.deepcopy(answer),
+                    )
+            return answer
+        return self._page(state, offset, max_rows)
 
     def cancel_query(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
         with self.lock:
-            for token, state in list(self.pending.items()):
+            for token, (state, _) in list(self.pending.items()):
                 if state["query_id"] == p["QueryId"] and state["account"] == (
                     account,
                     region,
@@ -596,40 +710,54 @@ class QueryEngine:
 
     # ------------------------------------------------------------------ paging
     def _expire(self) -> None:
-        limit = time.monotonic() - RESULT_TTL
-        for token, state in list(self.pending.items()):
-            if state["created"] < limit:
+        """Forget results an hour old, and finished ones (last page served) after a minute."""
+        now = time.monotonic()
+        for token, (state, _) in list(self.pending.items()):
+            done = state["done"]
+            if state["created"] < now - RESULT_TTL or (
+                done is not None and done < now - RETRY_GRACE
+            ):
                 del self.pending[token]
 
-    def _page(self, state: dict[str, Any], max_rows: int | None) -> dict[str, Any]:
-        rows = state["rows"]
-        start = state["offset"]
-        end = start
+    def _page(
+        self, state: dict[str, Any], start: int, max_rows: int | None
+    ) -> dict[str, Any]:
+        result: Result = state["result"]
         if max_rows is not None:
-            end = min(len(rows), start + max_rows)
-        else:
-            size = 0
-            while end < len(rows):
-                size += len(json.dumps(rows[end]))
-                if size > PAGE_BYTES and end > start:
-                    break
-                end += 1
+            rows = result.rendered(start, start + max_rows)
+        else:  # up to 1 MB of rows, at least one
+            rows, size = [], 0
+            while start + len(rows) < len(result):
+                chunk = result.rendered(start + len(rows), start + len(rows) + 1000)
+                for row in chunk:
+                    size += len(json.dumps(row))
+                    if size > PAGE_BYTES and rows:
+                        break
+                    rows.append(row)
+                else:
+                    continue
+                break
+        end = start + len(rows)
         answer: dict[str, Any] = {
             "QueryId": state["query_id"],
-            "Rows": rows[start:end],
-            "ColumnInfo": state["columns"],
+            "Rows": rows,
+            "ColumnInfo": result.columns,
             "QueryStatus": {
                 "ProgressPercentage": 100.0,
-                "CumulativeBytesScanned": 0,
-                "CumulativeBytesMetered": 0,
+                "CumulativeBytesScanned": result.scanned,
+                # Timestream meters at least 10 MB per query that reads data
+                "CumulativeBytesMetered": max(result.scanned, METERED_MINIMUM)
+                if result.scanned
+                else 0,
             },
         }
-        if end < len(rows):
+        if end < len(result):
             token = uuid.uuid4().hex + uuid.uuid4().hex
-            state["offset"] = end
             with self.lock:
-                self.pending[token] = state
+                self.pending[token] = (state, end)
             answer["NextToken"] = token
+        else:
+            state["done"] = time.monotonic()
         return answer
 
     # ------------------------------------------------------------------ execution
@@ -639,16 +767,143 @@ class QueryEngine:
             from sandbox.aws.timestream_liveanalytics_unload import unload
 
             return unload(self, account, region, tokens)
+        if (
+            tokens
+            and tokens[0].kind == "id"
+            and tokens[0].text.lower() in ("describe", "show")
+        ):
+            return self.metadata(account, region, tokens)
         return self.select(account, region, tokens)
+
+    def metadata(self, account: str, region: str, tokens: list[Tok]) -> Result:
+        """DESCRIBE db.table, SHOW MEASURES FROM db.table, SHOW TABLES [FROM db], SHOW DATABASES,
+        each with an optional LIKE 'pattern'."""
+        words = [t.text.lower() if t.kind == "id" else t.text for t in tokens]
+        if words and words[-1] == ";":
+            tokens, words = tokens[:-1], words[:-1]
+        pattern = None
+        if len(words) >= 2 and words[-2] == "like" and tokens[-1].kind == "str":
+            pattern = _like(tokens[-1].string)
+            tokens, words = tokens[:-2], words[:-2]
+        tables = self.backend.tables_of(account, region)
+
+        def table_at(i: int) -> Table:
+            if len(tokens) != i + 3 or words[i + 1] != "." or tokens[i].ident is None:
+                raise query_error("Expected a table name: database.table.")
+            key = (tokens[i].ident or "", tokens[i + 2].ident or "")
+            if key not in tables:
+                raise query_error(f"line 1: Table '{key[0]}.{key[1]}' does not exist")
+            return tables[key]
+
+        def varchar(*names: str) -> list[dict[str, Any]]:
+            return [{"Name": n, "Type": {"ScalarType": "VARCHAR"}} for n in names]
+
+        def keep(name: str) -> bool:
+            return pattern is None or pattern.fullmatch(name) is not None
+
+        if words[0] == "describe":
+            table = table_at(1)
+            with self.backend.lock:
+                rows = [[d, "varchar", "DIMENSION"] for d in table.dimension_order]
+                rows += [
+                    ["measure_name", "varchar", "MEASURE_NAME"],
+                    ["time", "timestamp", "TIMESTAMP"],
+                ]
+                for column, kind in table.column_types.items():
+                    role = (
+                        "MEASURE_VALUE"
+                        if column.startswith("measure_value::")
+                        else "MULTI"
+                    )
+                    rows.append([column, kind.lower(), role])
+            return Result(
+                varchar("Column", "Type", "Timestream attribute type"), rows=rows
+            )
+        if words[:3] == ["show", "measures", "from"]:
+            table = table_at(3)
+            with self.backend.lock:
+                table.expire(now_ns())
+                dims: dict[str, set[str]] = {}
+                for record in table.records.values():
+                    dims.setdefault(record.measure_name, set()).update(
+                        record.dimensions
+                    )
+                rows = []
+                for name in sorted(dims):
+                    if not keep(name):
+                        continue
+                    listed = [
+                        {
+                            "RowValue": {
+                                "Data": [{"ScalarValue": d}, {"ScalarValue": "varchar"}]
+                            }
+                        }
+                        for d in table.dimension_order
+                        if d in dims[name]
+                    ]
+                    rows.append(
+                        [
+                            name,
+                            table.measure_types[name].lower(),
+                            {"ArrayValue": listed},
+                        ]
+                    )
+            columns = varchar("measure_name", "data_type")
+            columns.append(
+                {
+                    "Name": "dimensions",
+                    "Type": {
+                        "ArrayColumnInfo": {
+                            "Type": {
+                                "RowColumnInfo": varchar("dimension_name", "data_type")
+                            }
+                        }
+                    },
+                }
+            )
+            return Result(columns, rows=rows)
+        if words[:2] == ["show", "tables"]:
+            if len(words) == 2:
+                names = sorted({t for _, t in tables})
+            elif (
+                len(words) == 4
+                and words[2] in ("from", "in")
+                and tokens[3].ident is not None
+            ):
+                database = tokens[3].ident
+                if database not in {d for d, _ in tables} and not any(
+                    database in dbs
+                    for (a, r), dbs in self.backend.databases.items()
+                    if (a, r) == (account, region)
+                ):
+                    raise query_error(f"line 1: Database '{database}' does not exist")
+                names = sorted(t for d, t in tables if d == database)
+            else:
+                raise query_error(
+                    "Expected SHOW TABLES [FROM database] [LIKE 'pattern']."
+                )
+            return Result(varchar("Table"), rows=[[n] for n in names if keep(n)])
+        if words == ["show", "databases"]:
+            with self.backend.lock:
+                names = sorted(
+                    db
+                    for (acct, reg), dbs in self.backend.databases.items()
+                    if (acct, reg) == (account, region)
+                    for db in dbs
+                )
+            return Result(varchar("Database"), rows=[[n] for n in names if keep(n)])
+        raise query_error(
+            f"line 1: mismatched input '{tokens[0].text} {tokens[1].text if len(tokens) > 1 else ''}'."
+        )
 
     def _arrow_for(self, table: Table) -> Any:
         with self.backend.lock:
-            key = id(table)
-            cached = self.cache.get(key)
+            table.expire(now_ns())
+            cached = table.arrow_cache
             if cached is not None and cached[0] == table.generation:
                 return cached[1]
             arrow = _arrow_table(table)
-            self.cache[key] = (table.generation, arrow)
+            table.arrow_cache = (table.generation, arrow)
             return arrow
 
     def select(self, account: str, region: str, tokens: list[Tok]) -> Result:
@@ -661,11 +916,15 @@ class QueryEngine:
             con.execute("SET enable_external_access = false")
             con.execute("SET integer_division = true")
             con.execute("SET default_null_order = 'nulls_last'")
-            con.execute("SET TimeZone = 'UTC'") if _has_icu(con) else None
+            if _has_icu(con):
+                con.execute("SET TimeZone = 'UTC'")
             for macro in MACROS:
                 con.execute(macro)
+            scanned = 0
             for key, view in translation.used.items():
-                con.register(view, self._arrow_for(tables[key]))
+                arrow_table = self._arrow_for(tables[key])
+                scanned += arrow_table.nbytes
+                con.register(view, arrow_table)
             try:
                 relation = con.sql(translation.sql)
             except duckdb.Error as e:
@@ -682,39 +941,65 @@ class QueryEngine:
                         f"The sandbox does not return values of type {text}; cast them to a scalar type."
                     )
                 kinds.append(base)
+            # Timestream stops a query after 60 seconds; so does the sandbox (never a stuck server)
+            timer = threading.Timer(QUERY_TIMEOUT, con.interrupt)
+            timer.start()
             try:
                 arrow = relation.arrow()
                 if hasattr(arrow, "read_all"):
                     arrow = arrow.read_all()
+            except duckdb.InterruptException:
+                raise ApiError(
+                    "QueryExecutionException",
+                    f"The query did not finish within {QUERY_TIMEOUT:.0f} seconds.",
+                ) from None
             except duckdb.Error as e:
                 raise query_error(_clean(str(e))) from None
+            finally:
+                timer.cancel()
         finally:
             con.close()
+        import pyarrow as pa
+
         columns_data = []
         for index, kind in enumerate(kinds):
             column = arrow.column(index)
-            if kind == "TIMESTAMP":
-                import pyarrow as pa
-
-                values = column.cast(pa.timestamp("ns")).cast(pa.int64()).to_pylist()
-            else:
-                values = column.to_pylist()
-                if kind in ("BIGINT", "INTEGER"):
-                    values = [None if v is None else int(v) for v in values]
-                elif kind == "DOUBLE":
-                    values = [
-                        None if v is None else float(v) if isinstance(v, Decimal) else v
-                        for v in values
-                    ]
-            columns_data.append(values)
-        rows = (
-            [list(r) for r in zip(*columns_data, strict=True)] if columns_data else []
-        )
+            try:
+                if kind == "TIMESTAMP":
+                    column = column.cast(pa.timestamp("ns")).cast(pa.int64())
+                elif kind == "DOUBLE" and column.type != pa.float64():
+                    column = column.cast(pa.float64())
+                elif kind == "BIGINT" and column.type != pa.int64():
+                    column = column.cast(pa.int64())
+            except pa.ArrowInvalid as e:
+                raise query_error(f"Value out of range for {kind}: {e}") from None
+            columns_data.append(column)
+        # Presto names an unaliased expression _col<position>; DuckDB names it by its text.
+        known = {t.ident for t in tokens if t.ident is not None}
+        for key in translation.used:
+            known.update(tables[key].dimension_order)
+            known.update(tables[key].column_types)
+            known.update(("measure_name", "time"))
+        names = [
+            name if name in known else f"_col{index}"
+            for index, name in enumerate(names)
+        ]
         info = [
             {"Name": name, "Type": {"ScalarType": kind}}
             for name, kind in zip(names, kinds, strict=True)
         ]
-        return Result(columns=info, rows=rows)
+        result = Result(
+            info,
+            arrow=pa.table(columns_data, names=[f"c{i}" for i in range(len(info))]),
+        )
+        result.scanned = scanned
+        return result
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    """A SQL LIKE pattern (% and _) as a regular expression."""
+    parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def _has_icu(con: Any) -> bool:
@@ -735,15 +1020,27 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def render_column(kind: str, values: list[Any]) -> list[str]:
+    """A column's values as the Query API renders them, NULL as ''."""
+    if kind == "TIMESTAMP":
+        return ["" if v is None else render_time(v) for v in values]
+    if kind == "DOUBLE":
+        return ["" if v is None else render_double(v) for v in values]
+    if kind == "BOOLEAN":
+        return ["" if v is None else "true" if v else "false" for v in values]
+    return ["" if v is None else str(v) for v in values]
+
+
 def csv_bytes(
-    result: Result,
-    columns: list[int],
-    rows: list[list[Any]],
+    names: list[str],
+    kinds: list[str],
+    arrow: Any,
     header: bool,
     delimiter: str,
     escape: str,
 ) -> bytes:
-    """Rows as UNLOAD writes CSV: values rendered as Query renders them, NULL as an empty field."""
+    """An Arrow table (TIMESTAMP as int64 ns) as UNLOAD writes CSV: values rendered as Query
+    renders them, NULL as an empty field, quoted when needed, ``escape`` before special characters."""
     buffer = io.StringIO()
     writer = csv.writer(
         buffer,
@@ -752,14 +1049,11 @@ def csv_bytes(
         quoting=csv.QUOTE_MINIMAL,
         lineterminator="\n",
     )
-    kinds = [result.columns[i]["Type"]["ScalarType"] for i in columns]
     if header:
-        writer.writerow([result.columns[i]["Name"] for i in columns])
-    for row in rows:
-        writer.writerow(
-            [
-                "" if row[i] is None else render_scalar(kind, row[i])
-                for kind, i in zip(kinds, columns, strict=True)
-            ]
-        )
+        writer.writerow(names)
+    columns = [
+        render_column(kind, column.to_pylist())
+        for kind, column in zip(kinds, arrow.columns, strict=True)
+    ]
+    writer.writerows(zip(*columns, strict=True))
     return buffer.getvalue().encode()

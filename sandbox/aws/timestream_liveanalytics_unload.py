@@ -27,7 +27,6 @@ import gzip
 import io
 import json
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -36,7 +35,9 @@ from sandbox.aws.timestream_liveanalytics_query import (
     Tok,
     content_hash,
     csv_bytes,
+    new_query_id,
     query_error,
+    render_scalar,
 )
 
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ def _settings(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parquet_bytes(
-    result: Result, columns: list[int], rows: list[list[Any]], compression: str
+    names: list[str], kinds: list[str], arrow: Any, compression: str
 ) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -208,44 +209,82 @@ def _parquet_bytes(
         "TIMESTAMP": pa.timestamp("ns"),
         "DATE": pa.date32(),
     }
-    arrays = {}
-    for i in columns:
-        kind = result.columns[i]["Type"]["ScalarType"]
-        arrays[result.columns[i]["Name"]] = pa.array(
-            [row[i] for row in rows], arrow_types[kind]
-        )
+    columns = [
+        column.cast(arrow_types[kind])
+        for kind, column in zip(kinds, arrow.columns, strict=True)
+    ]
     buffer = io.BytesIO()
     pq.write_table(
-        pa.table(arrays),
+        pa.table(columns, names=names),
         buffer,
         compression="gzip" if compression == "GZIP" else "none",
     )
     return buffer.getvalue()
 
 
-def _chunks(
-    rows: list[list[Any]], result: Result, columns: list[int], settings: dict[str, Any]
-) -> list[list[list[Any]]]:
-    """Rows cut where a file would pass max_file_size (measured on the rendered CSV)."""
-    whole = csv_bytes(
-        result, columns, rows, False, settings["delimiter"], settings["escape"]
-    )
-    if len(whole) <= settings["max_size"]:
-        return [rows]
-    chunks: list[list[list[Any]]] = [[]]
-    size = 0
-    for row in rows:
-        row_size = len(
-            csv_bytes(
-                result, columns, [row], False, settings["delimiter"], settings["escape"]
-            )
+def _files(
+    names: list[str], kinds: list[str], arrow: Any, settings: dict[str, Any]
+) -> list[tuple[bytes, int]]:
+    """(file content, row count) of one partition, cut into files of at most max_file_size."""
+
+    def encode(part: Any) -> bytes:
+        if settings["format"] == "PARQUET":
+            return _parquet_bytes(names, kinds, part, settings["compression"])
+        data = csv_bytes(
+            names,
+            kinds,
+            part,
+            settings["header"],
+            settings["delimiter"],
+            settings["escape"],
         )
-        if chunks[-1] and size + row_size > settings["max_size"]:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(row)
-        size += row_size
-    return chunks
+        return (
+            gzip.compress(data, mtime=0) if settings["compression"] == "GZIP" else data
+        )
+
+    pending = [arrow]
+    done: list[tuple[bytes, int]] = []
+    while pending:
+        part = pending.pop(0)
+        data = encode(part)
+        if len(data) <= settings["max_size"] or part.num_rows <= 1:
+            done.append((data, part.num_rows))
+        else:  # halve until each file fits
+            half = part.num_rows // 2
+            pending[:0] = [part.slice(0, half), part.slice(half)]
+    return done
+
+
+def _groups(result: Result, part_index: list[int]) -> list[tuple[tuple[Any, ...], Any]]:
+    """(partition values, rows) per partition, in order of first appearance."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = result.arrow  # a SELECT's result: always Arrow
+    if not part_index:
+        return [((), table)]
+    keys = list(
+        dict.fromkeys(
+            zip(*(table.column(i).to_pylist() for i in part_index), strict=True)
+        )
+    )
+    if len(keys) > MAX_PARTITIONS:
+        raise query_error(
+            f"UNLOAD can write at most {MAX_PARTITIONS} partitions; this query has {len(keys)}."
+        )
+    groups = []
+    for key in keys:
+        mask = pa.array([True] * table.num_rows)
+        for index, value in zip(part_index, key, strict=True):
+            column = table.column(index)
+            same = (
+                pc.is_null(column)
+                if value is None
+                else pc.fill_null(pc.equal(column, value), False)
+            )
+            mask = pc.and_(mask, same)
+        groups.append((key, table.filter(mask)))
+    return groups
 
 
 def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) -> Result:
@@ -286,19 +325,16 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
         raise query_error(
             "UNLOAD needs at least one column that is not a partition column."
         )
-    groups: dict[tuple[Any, ...], list[list[Any]]] = {}
-    for row in result.rows:
-        groups.setdefault(tuple(row[i] for i in part_index), []).append(row)
-    if len(groups) > MAX_PARTITIONS:
-        raise query_error(
-            f"UNLOAD can write at most {MAX_PARTITIONS} partitions; this query has {len(groups)}."
-        )
-    query_id = "AEDQC" + uuid.uuid4().hex.upper()[:30]
+    query_id = new_query_id()
     files = []
     number = 0
-    from sandbox.aws.timestream_liveanalytics_query import render_scalar
-
-    for key, rows in groups.items():
+    kinds = [result.columns[i]["Type"]["ScalarType"] for i in data_index]
+    data_names = [names[i] for i in data_index]
+    for key, group in _groups(result, part_index):
+        if (
+            group.num_rows == 0
+        ):  # an empty result writes no result file, only manifest and metadata
+            continue
         folder = f"{prefix}results/"
         for name, index, value in zip(
             settings["partitions"], part_index, key, strict=True
@@ -310,25 +346,12 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
                 else render_scalar(kind, value)
             )
             folder += f"{name}={quote(shown, safe='')}/"
-        for chunk in _chunks(rows, result, data_index, settings):
-            if settings["format"] == "CSV":
-                data = csv_bytes(
-                    result,
-                    data_index,
-                    chunk,
-                    settings["header"],
-                    settings["delimiter"],
-                    settings["escape"],
-                )
-                suffix = ".csv"
-                if settings["compression"] == "GZIP":
-                    data = gzip.compress(data, mtime=0)
-                    suffix += ".gz"
-            else:
-                data = _parquet_bytes(
-                    result, data_index, chunk, settings["compression"]
-                )
-                suffix = ".parquet"
+        suffix = ".parquet" if settings["format"] == "PARQUET" else ".csv"
+        if settings["format"] == "CSV" and settings["compression"] == "GZIP":
+            suffix += ".gz"
+        for data, count in _files(
+            data_names, kinds, group.select(data_index), settings
+        ):
             number += 1
             object_key = f"{folder}{query_id}_{number}_{content_hash(data)}{suffix}"
             s3.put_object(bucket, object_key, data)
@@ -337,7 +360,7 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
                     "url": f"s3://{bucket}/{object_key}",
                     "file_metadata": {
                         "content_length_in_bytes": len(data),
-                        "row_count": len(chunk),
+                        "row_count": count,
                     },
                 }
             )
@@ -347,7 +370,7 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
             "total_content_length_in_bytes": sum(
                 f["file_metadata"]["content_length_in_bytes"] for f in files
             ),
-            "total_row_count": len(result.rows),
+            "total_row_count": len(result),
             "result_format": settings["format"],
             "result_version": "Amazon Timestream version 1.0.0",
         },
@@ -362,7 +385,7 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
     metadata_key = f"{prefix}{query_id}_{tag}_metadata.json"
     s3.put_object(bucket, metadata_key, json.dumps(metadata).encode())
     s3.put_object(bucket, manifest_key, json.dumps(manifest).encode())
-    return Result(
+    answer = Result(
         columns=[
             {"Name": "rows", "Type": {"ScalarType": "BIGINT"}},
             {"Name": "metadataFile", "Type": {"ScalarType": "VARCHAR"}},
@@ -370,9 +393,12 @@ def unload(engine: QueryEngine, account: str, region: str, tokens: list[Tok]) ->
         ],
         rows=[
             [
-                len(result.rows),
+                len(result),
                 f"s3://{bucket}/{metadata_key}",
                 f"s3://{bucket}/{manifest_key}",
             ]
         ],
     )
+    answer.query_id = query_id
+    answer.scanned = result.scanned
+    return answer

@@ -9,6 +9,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.sandbox
@@ -63,8 +64,20 @@ def _record(t_ms: int, value: str = "1.5", **extra):
     return record
 
 
+def _model_check(shape_name: str, value: dict) -> None:
+    """``value`` against a shape of the botocore model: members, types, required members."""
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(value, WRITE_MODEL.shape_for(shape_name))
+    assert not report.has_errors(), report.generate_report()
+
+
 def _rejected(excinfo) -> list[dict]:
     err = excinfo.value.response
+    _model_check(
+        "RejectedRecordsException",
+        {"Message": err["Error"]["Message"], "RejectedRecords": err["RejectedRecords"]},
+    )
     assert err["Error"]["Code"] == "RejectedRecordsException"
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 419
     shape = WRITE_MODEL.shape_for("RejectedRecord")
@@ -95,13 +108,13 @@ def test_database_table_lifecycle_shapes_and_conflicts(write):
     created = write.create_database(
         DatabaseName=db, Tags=[{"Key": "team", "Value": "ons"}]
     )["Database"]
-    assert set(created) <= set(WRITE_MODEL.shape_for("Database").members)
+    _model_check("Database", created)
     assert created["DatabaseName"] == db and created["TableCount"] == 0
     with pytest.raises(ClientError) as e:
         write.create_database(DatabaseName=db)
     assert e.value.response["Error"]["Code"] == "ConflictException"
     table = write.create_table(DatabaseName=db, TableName="t.1-x")["Table"]
-    assert set(table) <= set(WRITE_MODEL.shape_for("Table").members)
+    _model_check("Table", table)
     assert table["RetentionProperties"] == {
         "MemoryStoreRetentionPeriodInHours": 6,
         "MagneticStoreRetentionPeriodInDays": 73000,
@@ -219,7 +232,17 @@ def test_record_rules(write, table):
             "Time": str(now),
             "MeasureValue": "1",
         },
-        _record(now, "1", MeasureName="measure_value::double"),
+        _record(now, "1", MeasureName="m" * 257),
+        _record(now, "1_000"),
+        _record(now, " 5", MeasureValueType="BIGINT", MeasureName="n"),
+        _record(now, "nan"),
+        _record(now, "1e400"),
+        _record(now, "2", Time=f"{now}.5"),
+        _record(now, "1", Dimensions=[{"Name": "ts_host", "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "a:b", "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "d" * 61, "Value": "a"}]),
+        _record(now, "1", Dimensions=[{"Name": "big", "Value": "v" * 2100}]),
+        _record(now, "1", Dimensions=[{"Name": "measure_value", "Value": "a"}]),
     ]
     with pytest.raises(ClientError) as e:
         write.write_records(
@@ -327,3 +350,86 @@ def test_describe_endpoints_both_services(aws_sandbox):
             and endpoints[0]["CachePeriodInMinutes"] > 0
             and endpoints[0]["Address"]
         )
+
+
+def test_operations_not_served_answer_aws_shaped_errors(aws_sandbox):
+    """What neither the sandbox nor moto serves is an AWS-shaped JSON error, never an HTML page."""
+    no_retry = Config(retries={"max_attempts": 1})
+    write = aws_sandbox.client("timestream-write", config=no_retry)
+    query = aws_sandbox.client("timestream-query", config=no_retry)
+    for call in (
+        write.list_batch_load_tasks,
+        query.describe_account_settings,
+        query.list_scheduled_queries,
+        lambda: query.prepare_query(QueryString="SELECT 1"),
+    ):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "NotImplementedException"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        assert "does not implement" in e.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "path"),
+    [
+        (
+            "create_table",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "RetentionProperties": {
+                    "MemoryStoreRetentionPeriodInHours": 0,
+                    "MagneticStoreRetentionPeriodInDays": 1,
+                },
+            },
+            "RetentionProperties.MemoryStoreRetentionPeriodInHours",
+        ),
+        (
+            "create_table",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "RetentionProperties": {
+                    "MemoryStoreRetentionPeriodInHours": 1,
+                    "MagneticStoreRetentionPeriodInDays": 73001,
+                },
+            },
+            "RetentionProperties.MagneticStoreRetentionPeriodInDays",
+        ),
+        (
+            "write_records",
+            {
+                "DatabaseName": "db_model",
+                "TableName": "tbl",
+                "Records": [{"MeasureName": "m", "MeasureValue": "x" * 2049}],
+            },
+            "Records.1.member.MeasureValue",
+        ),
+    ],
+)
+def test_model_constraints_as_aws_words_them(aws_sandbox, operation, params, path):
+    """Constraints the botocore model states (ranges, lengths) come back as AWS words them, naming
+    the member. The client's own validation is off so the request reaches the sandbox."""
+    write = aws_sandbox.client(
+        "timestream-write", config=Config(parameter_validation=False)
+    )
+    with pytest.raises(ClientError) as e:
+        getattr(write, operation)(**params)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert (
+        f"at '{path}' failed to satisfy constraint"
+        in e.value.response["Error"]["Message"]
+    )
+
+
+def test_databases_are_regional(aws_sandbox, table):
+    db, tbl = table
+    eu_write = aws_sandbox.client("timestream-write", region="eu-west-1")
+    eu_query = aws_sandbox.client("timestream-query", region="eu-west-1")
+    with pytest.raises(ClientError) as e:
+        eu_write.describe_table(DatabaseName=db, TableName=tbl)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        eu_query.query(QueryString=f'SELECT * FROM "{db}"."{tbl}"')
+    assert e.value.response["Error"]["Code"] == "ValidationException"
