@@ -40,6 +40,7 @@ __all__ = [
     "format_integer",
     "format_string",
     "key_problem",
+    "plain_float_text",
     "ns_to_rfc3339",
     "timestamp_ns",
 ]
@@ -149,6 +150,18 @@ def format_float(value: float) -> str | None:
         return None
     text = repr(value)
     return text[:-2] if text.endswith(".0") else text
+
+
+def plain_float_text(text: str) -> bool:
+    """True when ``text`` (already read by ``float()`` as a finite number) can go into a line unchanged.
+
+    Plain ASCII decimal text - digits, an optional leading ``-``, ``.`` between digits, an exponent with
+    ``e``/``E`` - is read by InfluxDB (Go's correctly rounded ParseFloat) as the same double as Python's
+    ``float()``, so it needs no reformatting (Timestream renders doubles this way: ``1.5``, ``1.0E7``).
+    Refused: underscores, whitespace, a leading ``+`` or ``.``, a trailing ``.``, non-ASCII digits.
+    """
+    return (text.isascii() and text[-1].isdigit() and "_" not in text
+            and (text[0].isdigit() or (text[0] == "-" and text[1:2].isdigit())))
 
 
 def format_integer(value: int) -> str:

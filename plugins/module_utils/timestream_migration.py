@@ -41,6 +41,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotoc
     escape_tag_key,
     key_problem,
     ns_to_rfc3339,
+    plain_float_text,
     tag_value_problem,
     timestamp_ns,
 )
@@ -487,8 +488,9 @@ class RowConverter:
             return [f"{indent}parts.append({key} + str(int({var})) + 'i')"]
         if type_ == "DOUBLE":
             return [f"{indent}f = float({var})",
-                    f"{indent}if f - f == 0.0: parts.append({key} + repr(f))",
-                    f"{indent}else: _nonfinite(row, {column!r})"]
+                    f"{indent}if f - f != 0.0: _nonfinite(row, {column!r})",
+                    f"{indent}elif {var}.__class__ is str and _plain({var}): parts.append({key} + {var})",
+                    f"{indent}else: parts.append({key} + repr(f))"]
         if type_ == "BOOLEAN":
             return [f"{indent}parts.append({key} + _BOOL[{var}])"]
         if type_ == "TIMESTAMP":
@@ -514,8 +516,9 @@ class RowConverter:
                 pieces.append(f"{{_K{i}}}{{{x}}}i")
             elif type_ == "DOUBLE":
                 lines += [f"                {x} = float({w})",
-                          f"                if {x} - {x} != 0.0: ok = False"]
-                pieces.append(f"{{_K{i}}}{{{x}!r}}")
+                          f"                if {x} - {x} != 0.0: ok = False",
+                          f"                {x} = {w} if _plain({w}) else repr({x})"]
+                pieces.append(f"{{_K{i}}}{{{x}}}")
             elif type_ == "BOOLEAN":
                 lines.append(f"                {x} = _BOOL[{w}]")
                 pieces.append(f"{{_K{i}}}{{{x}}}")
@@ -536,7 +539,7 @@ class RowConverter:
         plan = self.plan
         present = "{v} is not None and {v} != ''" if typed else "{v}"
         ns: dict[str, Any] = {
-            "_BOOL": _BOOL, "_time_text": self.time_text, "_secs": self.time_text.seconds,
+            "_BOOL": _BOOL, "_plain": plain_float_text, "_time_text": self.time_text, "_secs": self.time_text.seconds,
             "_nonfinite": self._nonfinite, "_overlong": self._overlong, "_no_fields": self._no_fields,
             "_unwritable": self._unwritable, "_series": self._series, "_series_miss": self._series_miss,
             "_fkeys": self._field_keys, "_fkey_miss": self._field_key_miss, "_Unwritable": _Unwritable,
@@ -599,7 +602,8 @@ class RowConverter:
             body.append("            ts = _time_text(t)")
         else:
             body += ["            st = _secs.get(t[:19]) if len(t) == 29 else None",
-                     "            ts = st + t[20:] if st is not None and t[20:].isdigit() else _time_text(t)"]
+                     "            if st is not None and (fr := t[20:]).isdigit(): ts = st + fr",
+                     "            else: ts = _time_text(t)"]
         # the series key: kind 0 (table measurement), 1 (+ measure_name tag), 2 (measurement = measure_name)
         single_test = " or ".join(present.format(v=v) for v in single_vars) or "False"
         multi_kind = 1 if plan.measure_name_as_tag else 0

@@ -64,7 +64,7 @@ def _clients(aws_sandbox):
 
 def _settings(src, influx, tmp_path, **kw) -> MigrationSettings:
     base = dict(database=src["db"], url=influx.url, token=influx.token, org=influx.org, bucket=influx.bucket,
-                partition_seconds=3600, dimensions=DIMENSIONS, workers=2,
+                partition_seconds=3600, workers=2,
                 progress_file=str(tmp_path / "progress.json"), report_file=str(tmp_path / "report.json"))
     base.update(kw)
     return MigrationSettings(**base)
@@ -333,7 +333,7 @@ def test_line_protocol_file_accepted_by_influxdb_167(source, tmp_path) -> None:
 def test_module_through_ansible_playbook(source, influx, tmp_path) -> None:
     endpoint = source["sandbox"].endpoint
     extra = {
-        "migration_database": source["db"], "migration_dimensions": DIMENSIONS, "migration_partition_size": "1h",
+        "migration_database": source["db"], "migration_partition_size": "1h",
         "migration_influxdb": {"url": influx.url, "token": influx.token, "org": influx.org},
         "migration_bucket": influx.bucket, "migration_state_dir": str(tmp_path / "state"),
         "migration_poll_seconds": 1, "ansible_python_interpreter": sys.executable,

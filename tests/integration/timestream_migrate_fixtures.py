@@ -10,7 +10,7 @@ from typing import Any
 
 BASE_MS = (time.time_ns() // 10**6) // 3_600_000 * 3_600_000 - 3 * 3_600_000  # 3 h ago, on the hour
 
-#: the dimensions of each table (the sandbox does not answer DESCRIBE, which real Timestream does)
+#: the dimensions of each table (the engine reads them with DESCRIBE; the CLI tests also pass them as --dimensions)
 DIMENSIONS = {"metrics": ["host", "region"], "readings": ["sensor"]}
 
 #: dimension values that need escaping (space, comma, equals, inner backslash, quote, unicode)

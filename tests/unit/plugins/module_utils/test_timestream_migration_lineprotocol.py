@@ -28,6 +28,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.lineprotoc
     key_problem,
     ns_to_rfc3339,
     ns_to_timestream,
+    plain_float_text,
     timestamp_ns,
 )
 from hypothesis import given
@@ -111,6 +112,18 @@ def test_floats_round_trip_exactly(value: float) -> None:
     p = parsed(f"m f={format_float(value)} 0")
     assert p.fields[0][1] == "float"
     assert p.fields[0][2] == value and math.copysign(1, p.fields[0][2]) == math.copysign(1, value)
+
+
+@given(st.text(st.sampled_from(list("0123456789.-+eE_ \u0663")), min_size=1, max_size=12)
+       | st.floats(allow_nan=False, allow_infinity=False).map(repr))
+def test_plain_float_text_passes_through_only_what_influxdb_reads_the_same(text: str) -> None:
+    try:
+        value = float(text)
+    except ValueError:
+        return
+    if math.isfinite(value) and plain_float_text(text):
+        p = parsed(f"m f={text} 0")
+        assert p.fields[0][1] == "float" and p.fields[0][2] == value
 
 
 @given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
