@@ -289,6 +289,7 @@ def test_verification_detects_a_dropped_batch_and_the_cli_fails(source, influx, 
     assert report["verification"]["partitions_mismatched"] == 1
 
 
+@pytest.mark.influxd1
 def test_line_protocol_file_accepted_by_influxdb_167(source, tmp_path) -> None:
     from tests.sandbox.influxd1 import Influxd1, InfluxdUnavailable
 
