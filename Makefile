@@ -62,3 +62,6 @@ changelog: venv
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .cache
+
+bench: venv ## migration benchmarks: converter vs influxdb-client Point (1M rows), UNLOAD files -> HTTP sink (rows/s, peak RSS)
+	$(BIN)/python bench/timestream_migrate.py
