@@ -96,3 +96,6 @@ changelog: venv ## Lint the changelog fragments
 
 clean: ## Remove build output and caches
 	rm -rf build .pytest_cache .ruff_cache .cache
+
+bench: venv ## migration benchmarks: converter vs influxdb-client Point (1M rows), UNLOAD files -> HTTP sink (rows/s, peak RSS)
+	$(BIN)/python bench/timestream_migrate.py

@@ -9,8 +9,15 @@ Everything here is pure: functions return values or raise
 (:class:`TimestreamInfluxDBError` for AWS failures, :class:`ValidationError` for bad
 input); only a module's ``main()`` turns those into ``exit_json``/``fail_json``.
 
-The botocore service model is the authority for names, patterns, ranges and enums:
-request dictionaries are validated against the operation's input shape before any call.
+The botocore service model (``client.meta.service_model``) is the authority for names,
+patterns, ranges and enums: request dictionaries are validated against the operation's input
+shape before any call. Creating the client makes no request, so modules create it first and
+validate with its model.
+
+What a new resource module (a DB cluster, for example) needs generically is here too:
+:func:`paginate` and the error handler, :func:`list_tags`/:func:`plan_tags`/:func:`apply_tags`,
+:func:`resource_to_ansible`, and the waiters (:class:`WaiterSpec`, :func:`status_waiter`,
+:data:`WAITERS`, :class:`TimestreamInfluxDBWaiterFactory`, :func:`wait_for`).
 """
 
 import copy
@@ -18,24 +25,32 @@ import datetime
 import json
 import math
 import re
+import time
+from collections import namedtuple
+from typing import Any
+from typing import Callable
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
 
 try:
-    import botocore
-    import botocore.session
-    import botocore.waiter as core_waiter
+    import botocore.exceptions
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.common.dict_transformations import _camel_to_snake
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ansible_collections.amazon.aws.plugins.module_utils import waiters as aws_waiters
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import normalize_boto3_result
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import boto3_resource_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory
 
 SERVICE = "timestream-influxdb"
 
@@ -121,6 +136,16 @@ IMMUTABLE_FIELDS = (
 # Create-only members GetDbInstance may leave out (only id, name, arn and vpcSubnetIds are required
 # in its output) although the instance has a value: the value AWS gives when none is asked for.
 IMMUTABLE_API_DEFAULTS = {"publiclyAccessible": False, "networkType": "IPV4"}
+# What AWS gives a new instance for each optional CreateDbInstance member left out (documented
+# defaults). Used only to predict an instance in check mode, never to compare: an option the task
+# does not state is never compared.
+CREATE_DEFAULTS = {
+    "publiclyAccessible": False,
+    "networkType": "IPV4",
+    "deploymentType": "SINGLE_AZ",
+    "dbStorageType": "InfluxIOIncludedT1",
+    "port": 8086,
+}
 # Compared as sets: AWS does not promise to keep the order.
 SET_FIELDS = ("vpc_subnet_ids", "vpc_security_group_ids")
 
@@ -137,7 +162,45 @@ EXCLUSIVE_UPDATE_GROUPS = (
     ("dbStorageType", "allocatedStorage"),
 )
 
-_MODEL_CACHE = {}
+# CreateDbInstance members the model marks optional that an InfluxDB v2 instance cannot be created
+# without (it is onboarded with them; AWS answers ValidationException, Terraform requires both).
+CREATE_ALSO_REQUIRED = ("organization", "bucket")
+
+# Create-only options that GetDbInstance does not report but the instance's auth-parameters
+# secret holds (the secret also holds the password, which is never read out of it).
+AUTH_SECRET_FIELDS = ("username", "organization", "bucket")
+
+# Every pattern of the service model, said in words for the messages (a user should not have to
+# read a regular expression). The unit tests check that every pattern of the pinned model is here.
+_NAME_WORDS = "letters, digits and single hyphens, starting with a letter and not ending with a hyphen"
+PATTERN_WORDS = {
+    "[a-zA-Z0-9]+": "letters and digits only",
+    "[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*": _NAME_WORDS,
+    "[a-zA-z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*": _NAME_WORDS,
+    '[^_"][^"]*': "any characters except double quotes, not starting with an underscore",
+    r"\d{4}-\d{2}-\d{2}": "a date written YYYY-MM-DD",
+    r"cron\(\S+ \S+ \S+ \S+ \S+ \S+\)": "a cron expression cron(minutes hours day-of-month month day-of-week year)",
+    "(UTC|[A-Za-z_]+/[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?)": "UTC or an IANA time zone such as Europe/London",
+    "[a-zA-Z0-9:/_\\-]+": "a KMS key id, key ARN, alias or alias ARN (letters, digits and : / _ -)",
+    r"$|^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d-(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d": (
+        "a weekly window ddd:HH:MM-ddd:HH:MM such as Sun:02:00-Sun:04:00"
+    ),
+    "(?:100|[1-9]?[0-9])%": "a percentage from 0% to 100%",
+    r"[0-9a-z]+[0-9a-z\.\-]*[0-9a-z]+": (
+        "an S3 bucket name: lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    ),
+    "sg-[a-z0-9]+": "sg- followed by lower-case letters and digits",
+    "subnet-[a-z0-9]+": "subnet- followed by lower-case letters and digits",
+    r"arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9\-]+:[0-9]{12}:secret:[a-zA-Z0-9/_+=.@\-]+": (
+        "the ARN of a Secrets Manager secret"
+    ),
+    (
+        r"arn:aws[a-z\-]*:timestream\-influxdb:[a-z0-9\-]+:[0-9]{12}:"
+        r"(db\-instance|db\-cluster|db\-parameter\-group|db\-backup)/[a-zA-Z0-9]{3,64}"
+    ): "the ARN of a Timestream for InfluxDB instance, cluster, parameter group or backup",
+    r"[a-zA-Z0-9_.]+:[^,\s]+(?:,[a-zA-Z0-9_.]+:[^,\s]+)*": "comma-separated key:value pairs without spaces",
+    r"\d+,\d+,\d+,\d+": "four comma-separated whole numbers",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,6 +215,10 @@ class ValidationError(Exception):
 
 
 class TimestreamInfluxDBErrorHandler(AWSErrorHandler):
+    """amazon.aws's error handler: failures become :class:`TimestreamInfluxDBError` naming the
+    operation; ``list_error_handler`` and ``deletion_error_handler`` treat ResourceNotFoundException
+    as "nothing there"."""
+
     _CUSTOM_EXCEPTION = TimestreamInfluxDBError
 
     @classmethod
@@ -159,45 +226,77 @@ class TimestreamInfluxDBErrorHandler(AWSErrorHandler):
         return is_boto3_error_code("ResourceNotFoundException")
 
 
-def retry_decorator():
-    """The retry decorator every module passes to ``module.client``."""
+def retry_decorator() -> Callable:
+    """The retry decorator every module passes to ``module.client``.
+
+    Returns:
+        AWSRetry.jittered_backoff with this service's throttling and server errors added.
+    """
     return AWSRetry.jittered_backoff(retries=10, delay=3, max_delay=30, catch_extra_error_codes=RETRY_ERROR_CODES)
 
 
-def _raw_client(client):
-    return client.client if isinstance(client, RetryingBotoClientWrapper) else client
+def paginate(client, operation: str, **params: Any) -> List[Dict[str, Any]]:
+    """Every item of a paginated List* operation of this service.
+
+    Parameters:
+        client: a timestream-influxdb client (plain or amazon.aws's retrying wrapper).
+        operation (str): the client method, for example ``list_db_instances``.
+        params: the operation's parameters.
+
+    Returns:
+        The ``items`` of every page (amazon.aws ``paginated_query_with_retries``).
+    """
+    return paginated_query_with_retries(client, operation, retry_decorator=retry_decorator(), **params).get("items", [])
 
 
 # --------------------------------------------------------------------------------------------
 # The service model
 # --------------------------------------------------------------------------------------------
-def service_model():
-    """The botocore service model of timestream-influxdb (cached)."""
-    if "model" not in _MODEL_CACHE:
-        _MODEL_CACHE["model"] = botocore.session.Session().get_service_model(SERVICE)
-    return _MODEL_CACHE["model"]
+def service_model(client):
+    """The botocore service model of the client (``client.meta.service_model``; no request).
+
+    Parameters:
+        client: a timestream-influxdb client, or its retrying wrapper.
+
+    Returns:
+        botocore.model.ServiceModel
+    """
+    return client.meta.service_model
 
 
-def input_shape(operation):
-    return service_model().operation_model(operation).input_shape
+def input_shape(model, operation: str):
+    """The input shape (botocore StructureShape) of ``operation`` in ``model``."""
+    return model.operation_model(operation).input_shape
 
 
-def shape_enum(shape_name):
-    """Enum values of a named shape of the model."""
-    return list(service_model().shape_for(shape_name).enum)
+def shape_enum(model, shape_name: str) -> List[str]:
+    """The enumeration values of the shape named ``shape_name`` in ``model``."""
+    return list(model.shape_for(shape_name).enum)
 
 
-def camel_to_snake(name):
-    """lowerCamelCase member name -> snake_case option name (InfluxDBv2 style names kept sane)."""
-    return _camel_to_snake(name)
+def camel_to_snake(name: str) -> str:
+    """lowerCamelCase member name -> snake_case option name (ansible-core's public conversion).
+
+    Parameters:
+        name (str): for example ``dbInstanceType``.
+
+    Returns:
+        str: for example ``db_instance_type``.
+    """
+    return next(iter(camel_dict_to_snake_dict({name: None})))
 
 
-def _fullmatch(pattern, value):
+def pattern_in_words(pattern: str) -> str:
+    """A model pattern said in words, for messages (the pattern itself when it has no words yet)."""
+    return PATTERN_WORDS.get(pattern, f"matching the pattern {pattern}")
+
+
+def _fullmatch(pattern: str, value: str) -> bool:
     # Smithy patterns are ECMA regexes matched against the whole value.
     return re.fullmatch(pattern, value) is not None
 
 
-def _describe_range(meta):
+def _describe_range(meta: Dict[str, Any]) -> str:
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and hi is not None:
         return f"between {lo} and {hi}"
@@ -206,10 +305,22 @@ def _describe_range(meta):
     return f"at most {hi}"
 
 
-def coerce_to_shape(value, shape, path):
-    """Validate ``value`` (snake_case keys) against a botocore ``shape`` and return it in the
-    API's form (lowerCamelCase keys, right scalar types). Raises :class:`ValidationError` naming
-    ``path`` (the option, dotted for nested keys) on the first problem found."""
+def coerce_to_shape(value: Any, shape, path: str) -> Any:
+    """Validate an option value against a botocore shape and return it in the API's form.
+
+    Parameters:
+        value: the option's value; dictionary keys in snake_case (the API's lowerCamelCase is
+            accepted too).
+        shape: the botocore shape (structure, list, map, string, number, boolean, timestamp).
+        path (str): the option's name for messages, dotted for nested keys.
+
+    Returns:
+        The value with lowerCamelCase keys and the model's scalar types.
+
+    Raises:
+        ValidationError: naming ``path`` on the first problem found; a pattern is said in words,
+        and the value of a sensitive member (the password) is never shown.
+    """
     type_name = shape.type_name
     meta = shape.metadata
     if type_name == "structure":
@@ -231,9 +342,7 @@ def coerce_to_shape(value, shape, path):
         if missing:
             raise ValidationError(f"{path} is missing required key(s) {', '.join(missing)}")
         if meta.get("union") and len(result) != 1:
-            raise ValidationError(
-                f"{path} must set exactly one of {', '.join(sorted(by_snake))}, got {len(result)}"
-            )
+            raise ValidationError(f"{path} must set exactly one of {', '.join(sorted(by_snake))}, got {len(result)}")
         return result
     if type_name == "list":
         if not isinstance(value, (list, tuple)):
@@ -260,7 +369,7 @@ def coerce_to_shape(value, shape, path):
         if pattern and not _fullmatch(pattern, value):
             # Never echo the value of a sensitive member (the password).
             shown = "" if meta.get("sensitive") else f" (got {value!r})"
-            raise ValidationError(f"{path} must match the pattern {pattern}{shown}")
+            raise ValidationError(f"{path} must be {pattern_in_words(pattern)}{shown}")
         return value
     if type_name in ("integer", "long"):
         number = _to_int(value, path)
@@ -289,13 +398,13 @@ def coerce_to_shape(value, shape, path):
     return value
 
 
-def _check_size(size, meta, path, unit):
+def _check_size(size: int, meta: Dict[str, Any], path: str, unit: str) -> None:
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and size < lo or hi is not None and size > hi:
         raise ValidationError(f"{path} must have {_describe_range(meta)} {unit}, got {size}")
 
 
-def _to_int(value, path):
+def _to_int(value: Any, path: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(f"{path} must be an integer, got a boolean")
     if isinstance(value, int):
@@ -307,7 +416,7 @@ def _to_int(value, path):
     raise ValidationError(f"{path} must be an integer, got {value!r}")
 
 
-def _to_bool(value, path):
+def _to_bool(value: Any, path: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
@@ -315,13 +424,23 @@ def _to_bool(value, path):
     raise ValidationError(f"{path} must be a boolean, got {value!r}")
 
 
-def validate_request(operation, request, names=None):
-    """Validate a whole request (API form, lowerCamelCase) against ``operation``'s input shape.
+def validate_request(model, operation: str, request: Dict[str, Any], names: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Validate a whole request against ``operation``'s input shape.
 
-    ``names`` maps top-level API members to the option names used in messages. Returns the
-    request coerced to the model's types."""
+    Parameters:
+        model: the service model (:func:`service_model`).
+        operation (str): for example ``CreateDbBackup``.
+        request (dict): API member -> option value; members whose value is None are left out.
+        names (dict): API member -> option name used in messages (default: the member in snake_case).
+
+    Returns:
+        dict: the request coerced to the model's types.
+
+    Raises:
+        ValidationError: naming the option, on the first problem or for missing required members.
+    """
     names = names or {}
-    shape = input_shape(operation)
+    shape = input_shape(model, operation)
     result = {}
     for member, value in request.items():
         if value is None:
@@ -329,31 +448,35 @@ def validate_request(operation, request, names=None):
         if member not in shape.members:
             raise ValidationError(f"{operation} has no parameter {member}")
         path = names.get(member, camel_to_snake(member))
-        result[member] = coerce_to_shape(_snake_keys(value), shape.members[member], path)
+        result[member] = coerce_to_shape(value, shape.members[member], path)
     missing = [names.get(m, camel_to_snake(m)) for m in shape.required_members if m not in result]
     if missing:
         raise ValidationError(f"missing required option(s): {', '.join(missing)}")
     return result
 
 
-def validate_identifier(value, operation, option="id"):
-    """An id option checked against ``operation``'s ``identifier`` member (pattern, length), so
-    that a bad value fails before any call, with a message naming ``option``. None passes."""
+def validate_identifier(model, value: Optional[str], operation: str, option: str = "id") -> Optional[str]:
+    """An id option checked against ``operation``'s ``identifier`` member (pattern, length).
+
+    Parameters:
+        model: the service model.
+        value (str): the id, or None (which passes).
+        operation (str): a Get*/Delete* operation taking ``identifier``.
+        option (str): the option's name for the message.
+
+    Returns:
+        The id, or None.
+
+    Raises:
+        ValidationError: naming ``option``, before any call.
+    """
     if value is None:
         return None
-    return coerce_to_shape(value, input_shape(operation).members["identifier"], option)
+    return coerce_to_shape(value, input_shape(model, operation).members["identifier"], option)
 
 
-def _snake_keys(value):
-    """Nested option values come in snake_case; coerce_to_shape accepts both spellings, so this
-    only normalises containers (tuples to lists)."""
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def check_port(port, option="port"):
-    """Ports the service rejects beyond the model's 1024-65535 range."""
+def check_port(port: Optional[int], option: str = "port") -> None:
+    """Raise ValidationError for a port the service reserves (beyond the model's 1024-65535 range)."""
     if port is None:
         return
     for lo, hi in RESERVED_PORT_RANGES:
@@ -362,8 +485,8 @@ def check_port(port, option="port"):
             raise ValidationError(f"{option} {port} is reserved by Timestream for InfluxDB (reserved: {reserved})")
 
 
-def check_storage(storage_type, allocated_storage):
-    """InfluxIOIncludedT2/T3 need at least 400 GiB."""
+def check_storage(storage_type: Optional[str], allocated_storage: Optional[int]) -> None:
+    """Raise ValidationError when an InfluxIOIncludedT2/T3 storage type gets less than 400 GiB."""
     if storage_type in LARGE_STORAGE_TYPES and allocated_storage is not None:
         if allocated_storage < LARGE_STORAGE_MIN_GIB:
             raise ValidationError(
@@ -375,7 +498,7 @@ def check_storage(storage_type, allocated_storage):
 # --------------------------------------------------------------------------------------------
 # Argument specs shared by the instance and backup modules (each documents them in its own words)
 # --------------------------------------------------------------------------------------------
-def log_delivery_configuration_spec():
+def log_delivery_configuration_spec() -> Dict[str, Any]:
     """Argument spec of the log_delivery_configuration option (LogDeliveryConfiguration)."""
     return dict(
         type="dict",
@@ -392,7 +515,7 @@ def log_delivery_configuration_spec():
     )
 
 
-def maintenance_schedule_spec():
+def maintenance_schedule_spec() -> Dict[str, Any]:
     """Argument spec of the maintenance_schedule option (MaintenanceSchedule)."""
     return dict(
         type="dict",
@@ -404,79 +527,156 @@ def maintenance_schedule_spec():
 
 
 # --------------------------------------------------------------------------------------------
-# Normalisation
+# Results: amazon.aws's boto3_resource_to_ansible_dict, user keys kept as given
 # --------------------------------------------------------------------------------------------
-def _jsonable(value):
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+def parameters_to_ansible(parameters: Dict[str, Any]) -> Dict[str, Any]:
+    """A parameter group's ``parameters`` for the result: the engine key as AWS spells it
+    (``InfluxDBv2``), the parameter names in snake_case, as the module's ``parameters`` option
+    takes them.
+
+    Parameters:
+        parameters (dict): for example ``{"InfluxDBv2": {"httpIdleTimeout": {"durationType": "minutes", "value": 3}}}``.
+
+    Returns:
+        dict: for example ``{"InfluxDBv2": {"http_idle_timeout": {"duration_type": "minutes", "value": 3}}}``.
+    """
+    return {engine: camel_dict_to_snake_dict(values or {}) for engine, values in (parameters or {}).items()}
 
 
-def normalize_resource(raw, tags=None):
-    """An API response (instance, parameter group, backup) in snake_case, JSON-safe, without
-    ResponseMetadata and without any password. ``tags`` (a dict) is added when given."""
+def resource_to_ansible(raw: Optional[Dict[str, Any]], tags: Optional[Dict[str, str]] = None) -> Optional[Dict[str, Any]]:
+    """An API description (instance, parameter group, backup, ...) as a module result.
+
+    Parameters:
+        raw (dict): the API response or description (lowerCamelCase), or None.
+        tags (dict): the resource's tags, added under ``tags`` with their keys as the user wrote them.
+
+    Returns:
+        dict: snake_case keys and JSON-safe values (``boto3_resource_to_ansible_dict``), without
+        ResponseMetadata and without any password; None when ``raw`` is None.
+    """
     if raw is None:
         return None
     data = {k: v for k, v in raw.items() if k not in ("ResponseMetadata", "password")}
-    parameters = data.pop("parameters", None)
-    result = camel_dict_to_snake_dict(_jsonable(data), ignore_list=["tags"])
-    if parameters is not None:
-        result["parameters"] = normalize_parameters(parameters)
+    result = boto3_resource_to_ansible_dict(
+        data,
+        transform_tags=False,
+        force_tags=False,
+        ignore_list=["tags"],
+        nested_transforms={"parameters": parameters_to_ansible},
+    )
     if tags is not None:
         result["tags"] = dict(tags)
     return result
 
 
-def normalize_parameters(parameters):
-    """``{"InfluxDBv2": {"httpIdleTimeout": {...}}}`` -> ``{"engine": "InfluxDBv2",
-    "influxdbv2": {"http_idle_timeout": {...}}}``-like flat form: the engine key kept as AWS
-    spells it, parameter names in snake_case."""
-    result = {}
-    for engine, values in (parameters or {}).items():
-        result[engine] = camel_dict_to_snake_dict(_jsonable(values or {}))
-    return result
+def value_to_ansible(value: Any) -> Any:
+    """An API value (a dictionary, a list or a scalar) with snake_case keys and JSON-safe values."""
+    value = normalize_boto3_result(value)
+    if isinstance(value, dict):
+        return camel_dict_to_snake_dict(value)
+    if isinstance(value, list):
+        return [value_to_ansible(item) for item in value]
+    return value
 
 
 # --------------------------------------------------------------------------------------------
-# Paginated listing and reads
+# Tags (every resource of the service: instances, clusters, parameter groups, backups)
 # --------------------------------------------------------------------------------------------
-@AWSRetry.jittered_backoff(retries=10, delay=3, max_delay=30, catch_extra_error_codes=RETRY_ERROR_CODES)
-def _paginate(client, operation, **params):
-    paginator = _raw_client(client).get_paginator(operation)
-    return paginator.paginate(**params).build_full_result().get("items", [])
+@TimestreamInfluxDBErrorHandler.list_error_handler("list tags (ListTagsForResource)", default_value={})
+def list_tags(client, arn: str) -> Dict[str, str]:
+    """The tags of the resource ``arn`` (``{}`` when it is gone)."""
+    return client.list_tags_for_resource(resourceArn=arn, aws_retry=True).get("tags", {}) or {}
 
 
+@TimestreamInfluxDBErrorHandler.common_error_handler("tag resource (TagResource)")
+def tag_resource(client, arn: str, tags: Dict[str, str]) -> Dict[str, Any]:
+    """TagResource: sets ``tags`` (a map) on ``arn``."""
+    return client.tag_resource(resourceArn=arn, tags=tags, aws_retry=True)
+
+
+@TimestreamInfluxDBErrorHandler.common_error_handler("untag resource (UntagResource)")
+def untag_resource(client, arn: str, keys: Sequence[str]) -> Dict[str, Any]:
+    """UntagResource: removes the tag ``keys`` from ``arn``."""
+    return client.untag_resource(resourceArn=arn, tagKeys=list(keys), aws_retry=True)
+
+
+def plan_tags(
+    current_tags: Optional[Dict[str, str]], desired_tags: Optional[Dict[str, Any]], purge_tags: bool
+) -> Tuple[Dict[str, str], List[str]]:
+    """The tag changes that bring ``current_tags`` to ``desired_tags`` (amazon.aws compare_aws_tags).
+
+    Parameters:
+        current_tags (dict): the resource's tags.
+        desired_tags (dict): the ``tags`` option, or None when tags are not managed.
+        purge_tags (bool): remove the tags not in ``desired_tags`` (``aws:`` tags are kept).
+
+    Returns:
+        tuple: ``(to_set, to_unset)``, a dict of tags with string values and a sorted list of keys;
+        ``({}, [])`` when ``desired_tags`` is None or nothing changes.
+    """
+    if desired_tags is None:
+        return {}, []
+    to_set, to_unset = compare_aws_tags(current_tags or {}, desired_tags, purge_tags)
+    return {k: str(v) for k, v in to_set.items()}, sorted(to_unset)
+
+
+def apply_tags(client, arn: str, to_set: Dict[str, str], to_unset: Sequence[str]) -> bool:
+    """Carry out a plan of :func:`plan_tags`. Returns whether anything changed."""
+    if to_unset:
+        untag_resource(client, arn, to_unset)
+    if to_set:
+        tag_resource(client, arn, to_set)
+    return bool(to_set or to_unset)
+
+
+def predicted_tags(current_tags: Optional[Dict[str, str]], to_set: Dict[str, str], to_unset: Sequence[str]) -> Dict[str, str]:
+    """The tags a resource has once a plan of :func:`plan_tags` is applied."""
+    tags = dict(current_tags or {})
+    for key in to_unset:
+        tags.pop(key, None)
+    tags.update(to_set)
+    return tags
+
+
+# --------------------------------------------------------------------------------------------
+# Instances: reads and calls
+# --------------------------------------------------------------------------------------------
 @TimestreamInfluxDBErrorHandler.common_error_handler("list Timestream for InfluxDB instances (ListDbInstances)")
-def list_db_instances(client):
-    return _paginate(client, "list_db_instances")
+def list_db_instances(client) -> List[Dict[str, Any]]:
+    """Every instance summary of the region (paginated ListDbInstances)."""
+    return paginate(client, "list_db_instances")
 
 
 @TimestreamInfluxDBErrorHandler.list_error_handler("get Timestream for InfluxDB instance (GetDbInstance)")
-def get_db_instance(client, instance_id):
+def get_db_instance(client, instance_id: str) -> Optional[Dict[str, Any]]:
+    """GetDbInstance; None when no instance has this id."""
     return client.get_db_instance(identifier=instance_id, aws_retry=True)
 
 
-def find_db_instance(client, name=None, instance_id=None):
+def find_db_instance(client, name: Optional[str] = None, instance_id: Optional[str] = None) -> Optional[Dict[str, Any]]:
     """The full description of the instance with this id, or else this name, or None.
 
     GetDbInstance takes only an id, so a name is looked up through the paginated
-    ListDbInstances. Instances that are being deleted do not count as existing."""
+    ListDbInstances; a DELETED instance does not count. With an id, the instance is returned
+    whatever its name (the caller compares the name).
+
+    Parameters:
+        client: a timestream-influxdb client.
+        name (str): the instance's name, used when no id is given.
+        instance_id (str): the instance's id.
+
+    Returns:
+        dict: the GetDbInstance description, or None.
+    """
     if instance_id:
-        instance = get_db_instance(client, instance_id)
-        if instance and name and instance.get("name") != name:
-            return instance  # the caller reports the name difference as an immutable change
-        return instance
+        return get_db_instance(client, instance_id)
     for summary in list_db_instances(client):
         if summary.get("name") == name and summary.get("status") != "DELETED":
             return get_db_instance(client, summary["id"])
     return None
 
 
-def find_db_instance_by_name_or_id(client, identifier):
+def find_db_instance_by_name_or_id(client, identifier: str) -> Optional[Dict[str, Any]]:
     """An instance whose name, or else id, is ``identifier`` (or None)."""
     instance = find_db_instance(client, name=identifier)
     if instance is None and re.fullmatch(r"[a-zA-Z0-9]{3,64}", identifier or ""):
@@ -484,15 +684,13 @@ def find_db_instance_by_name_or_id(client, identifier):
     return instance
 
 
-# Create-only options that GetDbInstance does not report but the instance's auth-parameters
-# secret holds (the secret also holds the password, which is never read out of it).
-AUTH_SECRET_FIELDS = ("username", "organization", "bucket")
-
-
 @TimestreamInfluxDBErrorHandler.common_error_handler("read the instance's auth-parameters secret (GetSecretValue)")
-def read_auth_parameters(secrets_client, secret_arn):
-    """username, organization and bucket from an instance's auth-parameters secret (the password
-    is dropped at once). Raises TimestreamInfluxDBError when the secret cannot be read."""
+def read_auth_parameters(secrets_client, secret_arn: str) -> Dict[str, str]:
+    """username, organization and bucket from an instance's auth-parameters secret.
+
+    The password in the secret is dropped at once. Raises TimestreamInfluxDBError when the secret
+    cannot be read; a value that is not a JSON object gives ``{}``.
+    """
     response = secrets_client.get_secret_value(SecretId=secret_arn, aws_retry=True)
     try:
         value = json.loads(response.get("SecretString") or "{}")
@@ -504,97 +702,60 @@ def read_auth_parameters(secrets_client, secret_arn):
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("resolve the KMS key alias (DescribeKey)")
-def resolve_kms_key_id(kms_client, key):
-    """KMS key id of an alias (or alias ARN). Raises TimestreamInfluxDBError when it cannot be read."""
+def resolve_kms_key_id(kms_client, key: str) -> str:
+    """The KMS key id of an alias (or alias ARN). Raises TimestreamInfluxDBError when it cannot be read."""
     return kms_client.describe_key(KeyId=key, aws_retry=True)["KeyMetadata"]["KeyId"]
 
 
-def find_db_parameter_group_by_name(client, name):
-    """Full description of the parameter group called ``name`` (names only, never ids), or None."""
-    for summary in list_db_parameter_groups(client):
-        if summary.get("name") == name:
-            return get_db_parameter_group(client, summary["id"])
-    return None
-
-
 @TimestreamInfluxDBErrorHandler.common_error_handler("create Timestream for InfluxDB instance (CreateDbInstance)")
-def create_db_instance(client, request):
+def create_db_instance(client, request: Dict[str, Any]) -> Dict[str, Any]:
+    """CreateDbInstance with a validated request (API form)."""
     return client.create_db_instance(aws_retry=True, **request)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("update Timestream for InfluxDB instance (UpdateDbInstance)")
-def update_db_instance(client, instance_id, changes):
+def update_db_instance(client, instance_id: str, changes: Dict[str, Any]) -> Dict[str, Any]:
+    """UpdateDbInstance with only the members that change (the service rejects unchanged values)."""
     return client.update_db_instance(identifier=instance_id, aws_retry=True, **changes)
 
 
 @TimestreamInfluxDBErrorHandler.deletion_error_handler("delete Timestream for InfluxDB instance (DeleteDbInstance)")
-def delete_db_instance(client, instance_id, retain_automated_backups=None):
-    """DeleteDbInstance; ``retain_automated_backups`` is sent only when given (True or False)."""
+def delete_db_instance(client, instance_id: str, retain_automated_backups: Optional[bool] = None):
+    """DeleteDbInstance; ``retain_automated_backups`` is sent only when given (True or False).
+
+    Returns:
+        The response, or False when the instance was already gone.
+    """
     extra = {} if retain_automated_backups is None else {"retainAutomatedBackups": bool(retain_automated_backups)}
     return client.delete_db_instance(identifier=instance_id, aws_retry=True, **extra)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("reboot Timestream for InfluxDB instance (RebootDbInstance)")
-def reboot_db_instance(client, instance_id):
+def reboot_db_instance(client, instance_id: str) -> Dict[str, Any]:
+    """RebootDbInstance."""
     return client.reboot_db_instance(identifier=instance_id, aws_retry=True)
-
-
-@TimestreamInfluxDBErrorHandler.list_error_handler("list tags (ListTagsForResource)", default_value={})
-def list_tags(client, arn):
-    return client.list_tags_for_resource(resourceArn=arn, aws_retry=True).get("tags", {}) or {}
-
-
-@TimestreamInfluxDBErrorHandler.common_error_handler("tag resource (TagResource)")
-def tag_resource(client, arn, tags):
-    return client.tag_resource(resourceArn=arn, tags=tags, aws_retry=True)
-
-
-@TimestreamInfluxDBErrorHandler.common_error_handler("untag resource (UntagResource)")
-def untag_resource(client, arn, keys):
-    return client.untag_resource(resourceArn=arn, tagKeys=list(keys), aws_retry=True)
-
-
-def plan_tags(current_tags, desired_tags, purge_tags):
-    """(to_set, to_unset) or (None, None) when tags are not managed (``tags`` not given)."""
-    if desired_tags is None:
-        return {}, []
-    to_set, to_unset = compare_aws_tags(current_tags or {}, desired_tags, purge_tags)
-    return {k: str(v) for k, v in to_set.items()}, sorted(to_unset)
-
-
-def apply_tags(client, arn, to_set, to_unset):
-    if to_unset:
-        untag_resource(client, arn, to_unset)
-    if to_set:
-        tag_resource(client, arn, to_set)
-    return bool(to_set or to_unset)
-
-
-def predicted_tags(current_tags, to_set, to_unset):
-    tags = dict(current_tags or {})
-    for key in to_unset:
-        tags.pop(key, None)
-    tags.update(to_set)
-    return tags
 
 
 # Parameter groups ---------------------------------------------------------------------------
 @TimestreamInfluxDBErrorHandler.common_error_handler("list DB parameter groups (ListDbParameterGroups)")
-def list_db_parameter_groups(client):
-    return _paginate(client, "list_db_parameter_groups")
+def list_db_parameter_groups(client) -> List[Dict[str, Any]]:
+    """Every parameter group summary of the region (paginated ListDbParameterGroups)."""
+    return paginate(client, "list_db_parameter_groups")
 
 
 @TimestreamInfluxDBErrorHandler.list_error_handler("get DB parameter group (GetDbParameterGroup)")
-def get_db_parameter_group(client, group_id):
+def get_db_parameter_group(client, group_id: str) -> Optional[Dict[str, Any]]:
+    """GetDbParameterGroup; None when no group has this id."""
     return client.get_db_parameter_group(identifier=group_id, aws_retry=True)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("create DB parameter group (CreateDbParameterGroup)")
-def create_db_parameter_group(client, request):
+def create_db_parameter_group(client, request: Dict[str, Any]) -> Dict[str, Any]:
+    """CreateDbParameterGroup with a validated request."""
     return client.create_db_parameter_group(aws_retry=True, **request)
 
 
-def match_parameter_group(groups, identifier):
+def match_parameter_group(groups: Sequence[Dict[str, Any]], identifier: str) -> Optional[Dict[str, Any]]:
     """The summary of the group whose id, or else name, is ``identifier`` (or None)."""
     for group in groups:
         if group.get("id") == identifier:
@@ -605,15 +766,15 @@ def match_parameter_group(groups, identifier):
     return None
 
 
-def find_db_parameter_group(client, identifier):
-    """Full description of a parameter group named or identified by ``identifier``, or None."""
-    summary = match_parameter_group(list_db_parameter_groups(client), identifier)
-    if summary is None:
-        return None
-    return get_db_parameter_group(client, summary["id"])
+def find_db_parameter_group_by_name(client, name: str) -> Optional[Dict[str, Any]]:
+    """Full description of the parameter group called ``name`` (names only, never ids), or None."""
+    for summary in list_db_parameter_groups(client):
+        if summary.get("name") == name:
+            return get_db_parameter_group(client, summary["id"])
+    return None
 
 
-def resolve_parameter_group_id(client, identifier):
+def resolve_parameter_group_id(client, identifier: Optional[str]) -> Optional[str]:
     """Parameter group name or id -> id. Raises ValidationError when no such group exists."""
     if identifier is None:
         return None
@@ -625,35 +786,48 @@ def resolve_parameter_group_id(client, identifier):
 
 # Backups ------------------------------------------------------------------------------------
 @TimestreamInfluxDBErrorHandler.common_error_handler("list DB backups (ListDbBackups)")
-def list_db_backups(client, db_resource_id=None):
+def list_db_backups(client, db_resource_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Every backup summary, or those of one instance (paginated ListDbBackups)."""
     params = {"dbResourceId": db_resource_id} if db_resource_id else {}
-    return _paginate(client, "list_db_backups", **params)
+    return paginate(client, "list_db_backups", **params)
 
 
 @TimestreamInfluxDBErrorHandler.list_error_handler("get DB backup (GetDbBackup)")
-def get_db_backup(client, backup_id):
+def get_db_backup(client, backup_id: str) -> Optional[Dict[str, Any]]:
+    """GetDbBackup; None when no backup has this id."""
     return client.get_db_backup(identifier=backup_id, aws_retry=True)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("create DB backup (CreateDbBackup)")
-def create_db_backup(client, request):
+def create_db_backup(client, request: Dict[str, Any]) -> Dict[str, Any]:
+    """CreateDbBackup with a validated request."""
     return client.create_db_backup(aws_retry=True, **request)
 
 
 @TimestreamInfluxDBErrorHandler.deletion_error_handler("delete DB backup (DeleteDbBackup)")
-def delete_db_backup(client, backup_id):
+def delete_db_backup(client, backup_id: str):
+    """DeleteDbBackup. Returns the response, or False when the backup was already gone."""
     return client.delete_db_backup(identifier=backup_id, aws_retry=True)
 
 
 @TimestreamInfluxDBErrorHandler.common_error_handler("restore from DB backup (RestoreFromDbBackup)")
-def restore_from_db_backup(client, request):
+def restore_from_db_backup(client, request: Dict[str, Any]) -> Dict[str, Any]:
+    """RestoreFromDbBackup with a validated request."""
     return client.restore_from_db_backup(aws_retry=True, **request)
 
 
-def find_db_backup(client, name=None, backup_id=None, db_resource_id=None, include_deleting=False):
-    """Full description of a backup by id, or by name (optionally within one instance's
-    backups). Backups being deleted do not count, unless ``include_deleting`` (a backup being
-    deleted is preferred only when no other one has the name)."""
+def find_db_backup(
+    client,
+    name: Optional[str] = None,
+    backup_id: Optional[str] = None,
+    db_resource_id: Optional[str] = None,
+    include_deleting: bool = False,
+) -> Optional[Dict[str, Any]]:
+    """Full description of a backup by id, or by name (optionally within one instance's backups).
+
+    Backups being deleted do not count, unless ``include_deleting`` (a backup being deleted is then
+    preferred only when no other one has the name).
+    """
     gone = ("DELETED",) if include_deleting else BACKUP_STATUS_GONE
     if backup_id:
         backup = get_db_backup(client, backup_id)
@@ -667,171 +841,262 @@ def find_db_backup(client, name=None, backup_id=None, db_resource_id=None, inclu
     return None
 
 
+def running_backups(client, db_resource_id: str) -> List[Dict[str, Any]]:
+    """The backups of an instance that are being taken (IN_PROGRESS); the service refuses to
+    delete an instance while one runs."""
+    return [s for s in list_db_backups(client, db_resource_id) if s.get("status") in BACKUP_STATUS_TRANSITIONAL]
+
+
 # --------------------------------------------------------------------------------------------
-# Waiters (botocore waiter models registered with amazon.aws's waiter machinery)
+# Waiters: amazon.aws's BaseWaiterFactory, polled at once and then with growing pauses
 # --------------------------------------------------------------------------------------------
-def _status_acceptors(path, success=(), retry=(), failure=()):
-    acceptors = [{"state": "success", "matcher": "path", "argument": path, "expected": s} for s in success]
-    acceptors += [{"state": "retry", "matcher": "path", "argument": path, "expected": s} for s in retry]
-    acceptors += [{"state": "failure", "matcher": "path", "argument": path, "expected": s} for s in failure]
-    return acceptors
+# What a waiter waits for: ``kind`` and ``target`` name it in messages; ``model`` is the botocore
+# waiter definition; ``describe(client, identifier)`` reads the resource once the wait succeeded
+# (None for waiters whose success is that the resource is gone).
+WaiterSpec = namedtuple("WaiterSpec", ["kind", "target", "model", "describe"])
+
+# The first pauses between polls are short, so that a wait ends within seconds of the resource
+# being ready; then they grow, so that a 20-minute creation is not polled every second.
+POLL_BACKOFF = ((1, 5), (2, 5), (5, 6), (10, 6))
+MAX_POLL_PAUSE = 30
 
 
-def _throttling_acceptors():
-    # amazon.aws's own _inject_limit_retries marks these "success", which ends a wait early;
-    # a throttled poll is a reason to poll again.
-    codes = ["ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"]
-    codes += ["InternalServerException", "ServiceUnavailable", "ServiceUnavailableException"]
-    return [{"state": "retry", "matcher": "error", "expected": code} for code in codes]
+def status_waiter(
+    operation: str,
+    success: Sequence[str] = (),
+    retry: Sequence[str] = (),
+    failure: Sequence[str] = (),
+    when_missing: str = "failure",
+) -> Dict[str, Any]:
+    """A botocore waiter definition on the ``status`` of a Get* operation of this service.
+
+    Parameters:
+        operation (str): for example ``GetDbInstance``.
+        success, retry, failure: the statuses that end the wait, go on polling, fail it.
+        when_missing (str): the state for ResourceNotFoundException (``success`` for deletions).
+
+    Returns:
+        dict: the definition, with throttling and server errors polled through.
+    """
+    acceptors = [{"state": "success", "matcher": "path", "argument": "status", "expected": s} for s in success]
+    acceptors += [{"state": "retry", "matcher": "path", "argument": "status", "expected": s} for s in retry]
+    acceptors += [{"state": "failure", "matcher": "path", "argument": "status", "expected": s} for s in failure]
+    acceptors.append({"state": when_missing, "matcher": "error", "expected": "ResourceNotFoundException"})
+    # BaseWaiterFactory adds the generic throttling codes; these are this service's.
+    acceptors += [{"state": "retry", "matcher": "error", "expected": code} for code in RETRY_ERROR_CODES]
+    return {"operation": operation, "delay": 1, "maxAttempts": 1, "acceptors": acceptors}
 
 
-WAITER_DATA = {
-    "version": 2,
-    "waiters": {
-        "DbInstanceAvailable": {
-            "operation": "GetDbInstance",
-            "delay": 30,
-            "maxAttempts": 120,
-            "acceptors": _status_acceptors(
-                "status",
-                success=INSTANCE_STATUS_READY,
-                retry=INSTANCE_STATUS_TRANSITIONAL,
-                failure=INSTANCE_STATUS_FAILED + INSTANCE_STATUS_GONE,
-            )
-            + [{"state": "failure", "matcher": "error", "expected": "ResourceNotFoundException"}],
-        },
-        "DbInstanceDeleted": {
-            "operation": "GetDbInstance",
-            "delay": 30,
-            "maxAttempts": 120,
-            "acceptors": [{"state": "success", "matcher": "error", "expected": "ResourceNotFoundException"}]
-            + _status_acceptors(
-                "status",
-                success=("DELETED",),
-                # A failed instance is a common reason to delete one: it may still report its
-                # failed status for a while after DeleteDbInstance, so that is no reason to stop.
-                retry=("DELETING",) + INSTANCE_STATUS_READY + INSTANCE_STATUS_TRANSITIONAL + INSTANCE_STATUS_FAILED,
-            ),
-        },
-        "DbBackupCompleted": {
-            "operation": "GetDbBackup",
-            "delay": 30,
-            "maxAttempts": 120,
-            "acceptors": _status_acceptors(
-                "status",
-                success=BACKUP_STATUS_READY,
-                retry=BACKUP_STATUS_TRANSITIONAL,
-                failure=BACKUP_STATUS_FAILED + BACKUP_STATUS_GONE,
-            )
-            + [{"state": "failure", "matcher": "error", "expected": "ResourceNotFoundException"}],
-        },
-        "DbBackupDeleted": {
-            "operation": "GetDbBackup",
-            "delay": 30,
-            "maxAttempts": 120,
-            "acceptors": [{"state": "success", "matcher": "error", "expected": "ResourceNotFoundException"}]
-            + _status_acceptors(
-                "status",
-                success=("DELETED",),
-                retry=("DELETING",) + BACKUP_STATUS_READY + BACKUP_STATUS_TRANSITIONAL + BACKUP_STATUS_FAILED,
-            ),
-        },
-    },
-}
-for _waiter in WAITER_DATA["waiters"].values():
-    _waiter["acceptors"].extend(_throttling_acceptors())
-
-# waiter name (amazon.aws style) -> (model name, client method, what is waited for)
 WAITERS = {
-    "db_instance_available": ("DbInstanceAvailable", "get_db_instance", "instance", "AVAILABLE"),
-    "db_instance_deleted": ("DbInstanceDeleted", "get_db_instance", "instance", "deleted"),
-    "db_backup_completed": ("DbBackupCompleted", "get_db_backup", "backup", "COMPLETED"),
-    "db_backup_deleted": ("DbBackupDeleted", "get_db_backup", "backup", "deleted"),
+    "db_instance_available": WaiterSpec(
+        "instance",
+        "AVAILABLE",
+        status_waiter(
+            "GetDbInstance",
+            success=INSTANCE_STATUS_READY,
+            retry=INSTANCE_STATUS_TRANSITIONAL,
+            failure=INSTANCE_STATUS_FAILED + INSTANCE_STATUS_GONE,
+        ),
+        get_db_instance,
+    ),
+    "db_instance_deleted": WaiterSpec(
+        "instance",
+        "deleted",
+        status_waiter(
+            "GetDbInstance",
+            success=("DELETED",),
+            # A failed instance is a common reason to delete one: it may still report its failed
+            # status for a while after DeleteDbInstance, so that is no reason to stop.
+            retry=("DELETING",) + INSTANCE_STATUS_READY + INSTANCE_STATUS_TRANSITIONAL + INSTANCE_STATUS_FAILED,
+            when_missing="success",
+        ),
+        None,
+    ),
+    "db_backup_completed": WaiterSpec(
+        "backup",
+        "COMPLETED",
+        status_waiter(
+            "GetDbBackup",
+            success=BACKUP_STATUS_READY,
+            retry=BACKUP_STATUS_TRANSITIONAL,
+            failure=BACKUP_STATUS_FAILED + BACKUP_STATUS_GONE,
+        ),
+        get_db_backup,
+    ),
+    # A backup that is no longer being taken, whatever came of it (before deleting its instance).
+    "db_backup_finished": WaiterSpec(
+        "backup",
+        "finished",
+        status_waiter(
+            "GetDbBackup",
+            success=BACKUP_STATUS_READY + BACKUP_STATUS_FAILED + BACKUP_STATUS_GONE,
+            retry=BACKUP_STATUS_TRANSITIONAL,
+            when_missing="success",
+        ),
+        None,
+    ),
+    "db_backup_deleted": WaiterSpec(
+        "backup",
+        "deleted",
+        status_waiter(
+            "GetDbBackup",
+            success=("DELETED",),
+            retry=("DELETING",) + BACKUP_STATUS_READY + BACKUP_STATUS_TRANSITIONAL + BACKUP_STATUS_FAILED,
+            when_missing="success",
+        ),
+        None,
+    ),
 }
 
 
-def waiter_model(name):
-    return core_waiter.WaiterModel(waiter_config=copy.deepcopy(WAITER_DATA)).get_waiter(name)
+class TimestreamInfluxDBWaiterFactory(BaseWaiterFactory):
+    """amazon.aws's waiter extension point with the waiters of :data:`WAITERS` (a module that adds
+    a resource adds its WaiterSpec there, or passes ``extra`` definitions)."""
+
+    def __init__(self, extra: Optional[Dict[str, Dict[str, Any]]] = None):
+        self._extra = dict(extra or {})
+        super().__init__()
+
+    @property
+    def _waiter_model_data(self) -> Dict[str, Dict[str, Any]]:
+        data = {name: copy.deepcopy(spec.model) for name, spec in WAITERS.items()}
+        data.update(copy.deepcopy(self._extra))
+        return data
 
 
-def _register_waiters():
-    for waiter_name, (model_name, method, _kind, _target) in WAITERS.items():
+def poll_pauses(timeout: int) -> List[int]:
+    """The pauses (seconds) between the polls of a wait of ``timeout`` seconds.
 
-        def factory(client, waiter_name=waiter_name, model_name=model_name, method=method):
-            return core_waiter.Waiter(
-                waiter_name, waiter_model(model_name), core_waiter.NormalizedOperationMethod(getattr(client, method))
-            )
-
-        aws_waiters.waiters_by_name[("TimestreamInfluxDB", waiter_name)] = factory
-
-
-def waiter_delay(timeout):
-    """Seconds between polls: about 1/120 of the timeout, between 1 and 30 seconds (30 s for the
-    default hour; a short wait_timeout polls quickly)."""
-    return int(min(30, max(1, timeout // 120)))
+    Returns:
+        list: growing pauses (1 s at first, :data:`POLL_BACKOFF`, then :data:`MAX_POLL_PAUSE`)
+        whose sum just reaches ``timeout``.
+    """
+    pauses = []
+    schedule = [pause for pause, count in POLL_BACKOFF for _index in range(count)]
+    while sum(pauses) < timeout:
+        pauses.append(schedule[len(pauses)] if len(pauses) < len(schedule) else MAX_POLL_PAUSE)
+    return pauses
 
 
-def wait_for(client, waiter_name, identifier, timeout, delay=None):
-    """Wait with the named waiter; returns the last description (or None once deleted).
+def _phases(pauses: Sequence[int]) -> List[Tuple[int, int]]:
+    """Runs of equal pauses: ``[(pause, how many), ...]``."""
+    phases: List[Tuple[int, int]] = []
+    for pause in pauses:
+        if phases and phases[-1][0] == pause:
+            phases[-1] = (pause, phases[-1][1] + 1)
+        else:
+            phases.append((pause, 1))
+    return phases
 
-    Raises TimestreamInfluxDBError naming the status at once when a failure status is reached,
-    and on timeout."""
-    if ("TimestreamInfluxDB", waiter_name) not in aws_waiters.waiters_by_name:
-        _register_waiters()
-    delay = waiter_delay(timeout) if delay is None else delay
-    max_attempts = max(1, int(math.ceil(float(timeout) / max(delay, 1))))
-    waiter = aws_waiters.get_waiter(client, waiter_name)
-    _model, _method, kind, target = WAITERS[waiter_name]
-    try:
-        waiter.wait(identifier=identifier, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
-    except botocore.exceptions.WaiterError as e:
-        last = e.last_response or {}
-        status = last.get("status")
-        error_code = (last.get("Error") or {}).get("Code")
-        if "terminal failure state" in str(e) and status:
-            raise TimestreamInfluxDBError(
-                message=f"Timestream for InfluxDB {kind} {identifier} reached status {status} while waiting for {target}",
-                exception=e,
-            ) from e
-        if error_code:
-            raise TimestreamInfluxDBError(
-                message=f"Failed waiting for {kind} {identifier} to be {target}: {error_code}", exception=e
-            ) from e
-        raise TimestreamInfluxDBError(
-            message=f"Timed out after {timeout} seconds waiting for {kind} {identifier} to be {target}"
-            + (f" (last status {status})" if status else ""),
-            exception=e,
-        ) from e
-    if waiter_name.endswith("_deleted"):
+
+def wait_for(client, waiter_name: str, identifier: str, timeout: int, delay: Optional[int] = None) -> Optional[Dict[str, Any]]:
+    """Wait with a waiter of :data:`WAITERS`, polling at once and then after :func:`poll_pauses`.
+
+    Each run of equal pauses is one ``waiter.wait`` with its own ``WaiterConfig``, so the polls
+    follow the backoff while botocore's waiter machinery judges every answer.
+
+    Parameters:
+        client: a timestream-influxdb client (the retrying wrapper).
+        waiter_name (str): a key of :data:`WAITERS`.
+        identifier (str): the resource's id.
+        timeout (int): seconds.
+        delay (int): a fixed pause instead of the backoff (tests).
+
+    Returns:
+        dict: the resource's description once ready, or None for a deletion.
+
+    Raises:
+        TimestreamInfluxDBError: naming the status at once when a failure status is reached, the
+        error when an unexpected one is met, and the last status on timeout.
+    """
+    spec = WAITERS[waiter_name]
+    waiter = TimestreamInfluxDBWaiterFactory().get_waiter(client, waiter_name)
+    if delay is None:
+        phases = _phases(poll_pauses(timeout))
+    else:
+        polls = max(1, int(math.ceil(float(timeout) / max(delay, 1))))
+        phases = [(delay, polls - 1)] if polls > 1 else []
+    # Phase k polls ``count`` times after the pause before it; the first poll is at once.
+    runs = [(0, 1)] + phases
+    for index, (pause, count) in enumerate(runs):
+        if pause:
+            time.sleep(pause)
+        # A phase's own waiter polls at once, then after each Delay: after this phase's pause came
+        # the first poll, the remaining count-1 polls follow with the same pause.
+        try:
+            waiter.wait(identifier=identifier, WaiterConfig={"Delay": pause, "MaxAttempts": count if index else 1})
+            break
+        except botocore.exceptions.WaiterError as e:
+            if str(e.kwargs.get("reason", "")).startswith("Max attempts exceeded") and index < len(runs) - 1:
+                continue
+            raise _wait_error(e, spec, identifier, timeout) from e
+    if spec.describe is None:
         return None
-    getter = get_db_backup if kind == "backup" else get_db_instance
-    return getter(client, identifier)
+    return spec.describe(client, identifier)
+
+
+def _wait_error(error, spec: WaiterSpec, identifier: str, timeout: int) -> TimestreamInfluxDBError:
+    last = error.last_response or {}
+    status = last.get("status")
+    error_code = (last.get("Error") or {}).get("Code")
+    reason = str(error.kwargs.get("reason", ""))
+    if "terminal failure state" in reason and status:
+        message = f"Timestream for InfluxDB {spec.kind} {identifier} reached status {status} while waiting for {spec.target}"
+    elif error_code:
+        message = f"Failed waiting for {spec.kind} {identifier} to be {spec.target}: {error_code}"
+    else:
+        message = f"Timed out after {timeout} seconds waiting for {spec.kind} {identifier} to be {spec.target}"
+        message += f" (last status {status})" if status else ""
+    return TimestreamInfluxDBError(message=message, exception=error)
+
+
+def wait_for_running_backups(client, db_resource_id: str, timeout: int) -> List[str]:
+    """Wait (within ``timeout`` seconds in all) until no backup of the instance is being taken.
+
+    Returns:
+        list: the ids of the backups waited for.
+    """
+    deadline = time.monotonic() + timeout
+    waited = []
+    for backup in running_backups(client, db_resource_id):
+        remaining = max(1, int(deadline - time.monotonic()))
+        wait_for(client, "db_backup_finished", backup["id"], remaining)
+        waited.append(backup["id"])
+    return waited
 
 
 # --------------------------------------------------------------------------------------------
 # Instance: desired state, compare, plan
 # --------------------------------------------------------------------------------------------
-def instance_request_from_params(params, parameter_group_id=None):
+def instance_request_from_params(model, params: Dict[str, Any], parameter_group_id: Optional[str] = None) -> Dict[str, Any]:
     """Module params -> CreateDbInstance request (API form, validated against the model).
 
-    Only options that were given are included. ``parameter_group_id`` replaces the
-    db_parameter_group_identifier option once a name has been resolved to an id."""
+    Parameters:
+        model: the service model.
+        params (dict): the module's params; only options that were given (not None) are included.
+        parameter_group_id (str): replaces ``db_parameter_group_identifier`` once a name has been
+            resolved to an id.
+
+    Returns:
+        dict: the request (lowerCamelCase members).
+
+    Raises:
+        ValidationError: naming the option.
+    """
     request = {}
     for option, member in INSTANCE_OPTION_TO_API.items():
         value = params.get(option)
-        if value is None:
-            continue
-        request[member] = copy.deepcopy(value)
+        if value is not None:
+            request[member] = copy.deepcopy(value)
     if parameter_group_id is not None:
         request["dbParameterGroupIdentifier"] = parameter_group_id
-    names = dict(API_TO_INSTANCE_OPTION)
-    shape = input_shape("CreateDbInstance")
+    shape = input_shape(model, "CreateDbInstance")
     result = {}
     for member, value in request.items():
-        path = names[member]
+        path = API_TO_INSTANCE_OPTION[member]
         if member == "dbParameterGroupIdentifier":
             # A name (DbParameterGroupName pattern) is accepted too and resolved to an id.
-            result[member] = _validate_parameter_group_identifier(value, path)
+            result[member] = _validate_parameter_group_identifier(model, value, path)
             continue
         result[member] = coerce_to_shape(value, shape.members[member], path)
     check_port(result.get("port"))
@@ -839,36 +1104,45 @@ def instance_request_from_params(params, parameter_group_id=None):
     return result
 
 
-def _validate_parameter_group_identifier(value, path):
-    id_shape = input_shape("CreateDbInstance").members["dbParameterGroupIdentifier"]
-    name_shape = input_shape("CreateDbParameterGroup").members["name"]
+def _validate_parameter_group_identifier(model, value: Any, path: str) -> str:
+    id_shape = input_shape(model, "CreateDbInstance").members["dbParameterGroupIdentifier"]
+    name_shape = input_shape(model, "CreateDbParameterGroup").members["name"]
     for shape in (id_shape, name_shape):
         try:
             return coerce_to_shape(value, shape, path)
         except ValidationError:
             continue
     raise ValidationError(
-        f"{path} must be a DB parameter group id ({id_shape.metadata['pattern']}) or name "
-        f"({name_shape.metadata['pattern']}, {name_shape.metadata['min']}-{name_shape.metadata['max']} characters), got {value!r}"
+        f"{path} must be a DB parameter group id ({pattern_in_words(id_shape.metadata['pattern'])}) or name "
+        f"({pattern_in_words(name_shape.metadata['pattern'])}, {name_shape.metadata['min']}-{name_shape.metadata['max']} "
+        f"characters), got {value!r}"
     )
 
 
-def validate_create_request(request):
-    """Everything CreateDbInstance requires is there."""
-    shape = input_shape("CreateDbInstance")
-    missing = [API_TO_INSTANCE_OPTION[m] for m in shape.required_members if m not in request]
-    if missing:
-        raise ValidationError(f"creating an instance needs option(s): {', '.join(missing)}")
+def missing_create_options(model, request: Dict[str, Any]) -> List[str]:
+    """The options creating an instance needs that ``request`` lacks.
+
+    Parameters:
+        model: the service model (its CreateDbInstance required members, in the model's order).
+        request (dict): the request (API form).
+
+    Returns:
+        list: option names, the model's required ones first, then CREATE_ALSO_REQUIRED.
+    """
+    shape = input_shape(model, "CreateDbInstance")
+    required = [API_TO_INSTANCE_OPTION[m] for m in shape.required_members] + list(CREATE_ALSO_REQUIRED)
+    return [option for option in required if INSTANCE_OPTION_TO_API[option] not in request]
 
 
 KMS_KEY_ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/")
 
 
-def is_kms_alias(key):
+def is_kms_alias(key: Optional[str]) -> bool:
+    """Whether a kms_key_id is an alias or an alias ARN (it must be resolved to compare it)."""
     return bool(key) and (key.startswith("alias/") or ":alias/" in key)
 
 
-def _comparable(member, value):
+def _comparable(member: str, value: Any) -> Any:
     """A value in a form where equal configurations compare equal."""
     if value is None:
         return None
@@ -886,17 +1160,25 @@ def _comparable(member, value):
     return value
 
 
-def compare_instance(current, desired):
+def compare_instance(current: Dict[str, Any], desired: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Dict[str, Any]]]:
     """Compare a GetDbInstance description with a desired request (both API form).
 
-    Returns ``(updates, immutable)``: ``updates`` maps API members UpdateDbInstance must change
-    to their desired value; ``immutable`` maps option names that differ but cannot change in
-    place to ``{"current": ..., "desired": ...}``. Fields the user did not give are not compared;
-    the password never is. GetDbInstance does not report username, organization and bucket (the
-    caller adds them from the auth-parameters secret when it can): when they are missing nothing
-    can be known about them and they are not compared. Any other create-only field missing from
-    the description is unset on the instance (None, or the AWS default of
-    IMMUTABLE_API_DEFAULTS), so asking for a value there is an immutable change."""
+    Only members of ``desired`` are compared: an option the task does not state is never
+    compared, whatever the instance has. The password never is. GetDbInstance does not report
+    username, organization and bucket (the caller adds them from the auth-parameters secret when
+    it can): when they are missing nothing can be known about them and they are not compared. Any
+    other create-only member missing from the description is unset on the instance (None, or the
+    AWS default of IMMUTABLE_API_DEFAULTS), so asking for a value there is an immutable change.
+
+    Parameters:
+        current (dict): the instance's description.
+        desired (dict): the request the options describe.
+
+    Returns:
+        tuple: ``(updates, immutable)``; ``updates`` maps the API members UpdateDbInstance must
+        change to their desired value; ``immutable`` maps the option names that differ but cannot
+        change in place to ``{"current": ..., "desired": ...}``.
+    """
     updates = {}
     immutable = {}
     for member, wanted in desired.items():
@@ -908,7 +1190,7 @@ def compare_instance(current, desired):
                 continue  # not in GetDbInstance and the secret could not be read: nothing is known
             have = current.get(member, IMMUTABLE_API_DEFAULTS.get(member))
             if _comparable(member, have) != _comparable(member, wanted):
-                immutable[option] = {"current": _jsonable(have), "desired": _jsonable(wanted)}
+                immutable[option] = {"current": value_to_ansible(have), "desired": value_to_ansible(wanted)}
             continue
         if option in UPDATABLE_FIELDS:
             if _comparable(member, current.get(member)) != _comparable(member, wanted):
@@ -916,8 +1198,8 @@ def compare_instance(current, desired):
     return updates, immutable
 
 
-def check_updates(current, updates):
-    """Changes UpdateDbInstance cannot make, raised as ValidationError before any call."""
+def check_updates(current: Dict[str, Any], updates: Dict[str, Any]) -> None:
+    """Raise ValidationError, before any call, for changes UpdateDbInstance cannot make."""
     if "allocatedStorage" in updates and current.get("allocatedStorage") is not None:
         if updates["allocatedStorage"] < current["allocatedStorage"]:
             raise ValidationError(
@@ -929,10 +1211,13 @@ def check_updates(current, updates):
     check_storage(storage_type, allocated)
 
 
-def plan_updates(updates):
-    """Split the changes into the fewest UpdateDbInstance calls the service accepts: one call
-    with every configuration change, then one per exclusive group that has changes (see
-    EXCLUSIVE_UPDATE_GROUPS). Returns a list of dicts (API form), empty when nothing changes."""
+def plan_updates(updates: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Split the changes into the fewest UpdateDbInstance calls the service accepts.
+
+    Returns:
+        list: one call with every configuration change, then one per exclusive group that has
+        changes (see EXCLUSIVE_UPDATE_GROUPS), each a dict in API form; empty when nothing changes.
+    """
     rest = dict(updates)
     grouped = []
     for group in EXCLUSIVE_UPDATE_GROUPS:
@@ -942,9 +1227,8 @@ def plan_updates(updates):
     return ([rest] if rest else []) + grouped
 
 
-def describe_immutable(immutable):
-    """``{option: {"current": ..., "desired": ...}}`` -> one line listing both values of each option
-    (immutable instance fields, parameter group differences)."""
+def describe_immutable(immutable: Dict[str, Dict[str, Any]]) -> str:
+    """``{option: {"current": ..., "desired": ...}}`` -> one line listing both values of each option."""
     parts = [
         f"{option} (current: {values['current']!r}, wanted: {values['desired']!r})"
         for option, values in sorted(immutable.items())
@@ -952,31 +1236,43 @@ def describe_immutable(immutable):
     return "; ".join(parts)
 
 
-def to_snake(value):
-    """An API value (possibly nested) with snake_case keys, JSON-safe."""
-    value = _jsonable(value)
-    if isinstance(value, dict):
-        return camel_dict_to_snake_dict(value)
-    if isinstance(value, list):
-        return [to_snake(v) for v in value]
-    return value
+def diff_fields(current: Optional[Dict[str, Any]], desired_members: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Before/after dictionaries (snake_case) of every compared member; never the password, and
+    not username, organization or bucket when the description does not know them.
 
+    Parameters:
+        current (dict): the description (None or ``{}`` before a creation).
+        desired_members (dict): the compared members (API form).
 
-def diff_fields(current, desired_members):
-    """Before/after dictionaries (snake_case) of every compared field; the password never."""
+    Returns:
+        tuple: ``(before, after)``.
+    """
     before, after = {}, {}
     for member, wanted in desired_members.items():
         option = API_TO_INSTANCE_OPTION.get(member, camel_to_snake(member))
         if option == "password":
             continue
-        before[option] = to_snake((current or {}).get(member, IMMUTABLE_API_DEFAULTS.get(member) if current else None))
-        after[option] = to_snake(wanted)
+        if current and option in AUTH_SECRET_FIELDS and member not in current:
+            continue  # unknown (the auth-parameters secret could not be read) and not compared
+        have = (current or {}).get(member, IMMUTABLE_API_DEFAULTS.get(member) if current else None)
+        before[option] = value_to_ansible(have)
+        after[option] = value_to_ansible(wanted)
     return before, after
 
 
-def describe_instance(client, instance):
-    """An instance description (API form) -> module output, with its tags."""
+def describe_instance(client, instance: Optional[Dict[str, Any]], tags: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """An instance description (API form) -> module result, with its tags.
+
+    Parameters:
+        client: a timestream-influxdb client; used only when ``tags`` is None.
+        instance (dict): the description, or None.
+        tags (dict): the instance's tags when the caller already knows them (no second read).
+
+    Returns:
+        dict: the result (``{}`` for None).
+    """
     if instance is None:
         return {}
-    tags = list_tags(client, instance["arn"]) if instance.get("arn") else {}
-    return normalize_resource(instance, tags)
+    if tags is None:
+        tags = list_tags(client, instance["arn"]) if instance.get("arn") else {}
+    return resource_to_ansible(instance, tags)

@@ -74,14 +74,13 @@ options:
     type: int
   network_type:
     description:
-      - Network type of the restored instance.
+      - Network type of the restored instance, V(IPV4) or V(DUAL) (the AWS API model's C(NetworkType) values).
     type: str
-    choices: [IPV4, DUAL]
   deployment_type:
     description:
-      - Deployment type of the restored instance.
+      - Deployment type of the restored instance, V(SINGLE_AZ) or V(WITH_MULTIAZ_STANDBY) (the AWS API model's
+        C(DeploymentType) values).
     type: str
-    choices: [SINGLE_AZ, WITH_MULTIAZ_STANDBY]
   kms_key_id:
     description:
       - KMS key of the restored instance.
@@ -141,13 +140,16 @@ options:
         V(aws:) are kept).
     type: bool
     default: true
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_backup_info
+  - module: ons.timestream_influxdb.timestream_influxdb_instance
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ons.timestream_influxdb.attributes
 notes:
-  - Supports check mode and diff mode.
+  - Supports check mode and diff mode (C(diff) is returned with C(--diff) only).
   - In check mode, an O(instance) (with O(state=present)) or a backup (with O(state=restored)) that does not
     exist yet (an earlier task of the play may create it) gives a warning, and the result is predicted.
 """
@@ -224,6 +226,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import apply_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import check_port
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import coerce_to_shape
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import create_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import delete_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import describe_instance
@@ -231,14 +234,16 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_instance_by_name_or_id
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_instance
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import input_shape
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import log_delivery_configuration_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import maintenance_schedule_spec
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import predicted_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resource_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import restore_from_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_request
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for
@@ -258,44 +263,50 @@ RESTORE_OPTIONS = {
 }
 
 
-def backup_request(params, db_resource_id="placeholder"):
-    """The CreateDbBackup request (validated). ``db_resource_id`` is filled in once resolved."""
-    request = {"name": params.get("name"), "dbResourceId": db_resource_id, "retentionDays": params.get("retention_days")}
+def backup_request(model, params, db_resource_id=None):
+    """The CreateDbBackup request (validated against ``model``).
+
+    Without ``db_resource_id`` (the instance is not resolved yet, or does not exist in check mode)
+    every other member is validated and ``dbResourceId`` is left out."""
+    request = {"name": params.get("name"), "retentionDays": params.get("retention_days")}
     if params.get("tags"):
         request["tags"] = {k: str(v) for k, v in params["tags"].items()}
-    return validate_request("CreateDbBackup", request, names={"dbResourceId": "instance", "retentionDays": "retention_days"})
+    names = {"dbResourceId": "instance", "retentionDays": "retention_days"}
+    if db_resource_id is None:
+        shape = input_shape(model, "CreateDbBackup")
+        return {m: coerce_to_shape(v, shape.members[m], names.get(m, m)) for m, v in request.items() if v is not None}
+    request["dbResourceId"] = db_resource_id
+    return validate_request(model, "CreateDbBackup", request, names=names)
 
 
-def restore_request(params, backup_id="placeholder"):
-    """The RestoreFromDbBackup request (validated)."""
+def restore_request(model, params, backup_id=None):
+    """The RestoreFromDbBackup request (validated against ``model``); ``dbBackupId`` is left out
+    until the backup is known."""
     request = {member: params.get(option) for option, member in RESTORE_OPTIONS.items()}
-    request["dbBackupId"] = backup_id
     request["restoreMode"] = "NEW_RESOURCE"
     if params.get("tags"):
         request["tags"] = {k: str(v) for k, v in params["tags"].items()}
     names = {member: option for option, member in RESTORE_OPTIONS.items()}
     names["dbBackupId"] = "id"
-    result = validate_request("RestoreFromDbBackup", request, names=names)
+    shape = input_shape(model, "RestoreFromDbBackup")
+    if backup_id is None:
+        result = {m: coerce_to_shape(v, shape.members[m], names.get(m, m)) for m, v in request.items() if v is not None}
+    else:
+        result = validate_request(model, "RestoreFromDbBackup", dict(request, dbBackupId=backup_id), names=names)
     check_port(result.get("port"))
     return result
 
 
-def validate_params(params):
-    """Checks that need no AWS call; raises ValidationError."""
-    state = params["state"]
-    validate_identifier(params.get("id"), "GetDbBackup")
-    if state == "present":
-        if not params.get("name"):
-            raise ValidationError("name is required to take a backup")
-        if not params.get("instance"):
-            raise ValidationError("instance is required to take a backup")
-        backup_request(params)
+def validate_params(model, params):
+    """Checks that need no AWS call (the required options are the argument spec's required_if);
+    raises ValidationError."""
+    validate_identifier(model, params.get("id"), "GetDbBackup")
+    if params["state"] == "present":
+        backup_request(model, params)
     elif params.get("name"):
-        backup_request(dict(params, retention_days=None, tags=None))
-    if state == "restored":
-        if not params.get("restore_name"):
-            raise ValidationError("restore_name is required with state=restored")
-        restore_request(params)
+        backup_request(model, dict(params, retention_days=None, tags=None))
+    if params["state"] == "restored":
+        restore_request(model, params)
 
 
 def _wait_backup(client, backup, params):
@@ -313,8 +324,9 @@ def ensure_present(module, client, instance, current):
                 raise ValidationError(missing)
             # An earlier task of the play may create it (check mode did not): predict the backup.
             module.warn(f"{missing}; check mode assumes an earlier task creates it and predicts the backup")
-        request = backup_request(params, instance["id"]) if instance else backup_request(params)
-        predicted = normalize_resource(
+        model = service_model(client)
+        request = backup_request(model, params, instance["id"]) if instance else backup_request(model, params)
+        predicted = resource_to_ansible(
             dict(
                 name=request["name"],
                 dbResourceId=instance["id"] if instance else None,
@@ -332,24 +344,24 @@ def ensure_present(module, client, instance, current):
         created = create_db_backup(client, request)
         backup = find_db_backup(client, backup_id=created["id"]) or created
         backup = _wait_backup(client, backup, params)
-        return dict(changed=True, backup=normalize_resource(backup, list_tags(client, backup["arn"])), diff=diff)
+        return dict(changed=True, backup=resource_to_ansible(backup, list_tags(client, backup["arn"])), diff=diff)
     current_tags = list_tags(client, current["arn"])
     to_set, to_unset = plan_tags(current_tags, params["tags"], params["purge_tags"])
     new_tags = predicted_tags(current_tags, to_set, to_unset)
     changed = bool(to_set or to_unset)
     diff = dict(before={"tags": current_tags}, after={"tags": new_tags})
     if module.check_mode:
-        return dict(changed=changed, backup=normalize_resource(current, new_tags), diff=diff)
+        return dict(changed=changed, backup=resource_to_ansible(current, new_tags), diff=diff)
     apply_tags(client, current["arn"], to_set, to_unset)
     backup = _wait_backup(client, current, params)
-    return dict(changed=changed, backup=normalize_resource(backup, list_tags(client, backup["arn"])), diff=diff)
+    return dict(changed=changed, backup=resource_to_ansible(backup, list_tags(client, backup["arn"])), diff=diff)
 
 
 def ensure_absent(module, client, current):
     params = module.params
     if current is None:
         return dict(changed=False, backup={}, diff=dict(before={}, after={}))
-    before = normalize_resource(current, list_tags(client, current["arn"]))
+    before = resource_to_ansible(current, list_tags(client, current["arn"]))
     if current.get("status") in BACKUP_STATUS_GONE:
         # Already being deleted (an earlier run with wait=false): no change, only a wait if asked.
         result = dict(changed=False, diff=dict(before={}, after={}))
@@ -368,7 +380,7 @@ def ensure_absent(module, client, current):
     if params["wait"]:
         wait_for(client, "db_backup_deleted", current["id"], params["wait_timeout"])
         return dict(result, backup={})
-    return dict(result, backup=normalize_resource(deleted, before.get("tags")))
+    return dict(result, backup=resource_to_ansible(deleted, before.get("tags")))
 
 
 def ensure_restored(module, client, backup):
@@ -378,14 +390,15 @@ def ensure_restored(module, client, backup):
         if not module.check_mode:
             raise ValidationError(missing)
         module.warn(f"{missing}; check mode assumes an earlier task takes it and predicts the restore")
-    backup_out = normalize_resource(backup, list_tags(client, backup["arn"])) if backup else {}
+    backup_out = resource_to_ansible(backup, list_tags(client, backup["arn"])) if backup else {}
     existing = find_db_instance(client, name=params["restore_name"])
     if existing is not None:
         if params["wait"] and not module.check_mode and existing.get("status") not in INSTANCE_STATUS_READY:
             existing = wait_for(client, "db_instance_available", existing["id"], params["wait_timeout"])
         return dict(changed=False, backup=backup_out, instance=describe_instance(client, existing), diff=dict(before={}, after={}))
-    request = restore_request(params, backup["id"]) if backup else restore_request(params)
-    predicted = normalize_resource(
+    model = service_model(client)
+    request = restore_request(model, params, backup["id"]) if backup else restore_request(model, params)
+    predicted = resource_to_ansible(
         {k: v for k, v in request.items() if k not in ("dbBackupId", "restoreMode", "tags")}, request.get("tags") or {}
     )
     predicted["status"] = "RESTORING"
@@ -403,40 +416,51 @@ def ensure_restored(module, client, backup):
     return dict(changed=True, backup=backup_out, instance=describe_instance(client, instance), diff=diff)
 
 
+# Options each state needs (checked by AnsibleModule before the module runs).
+REQUIRED_IF = [["state", "present", ["name", "instance"]], ["state", "restored", ["restore_name"]]]
+
+
+def argument_spec():
+    """The module's options; enumerations are checked against the client's service model."""
+    return dict(
+        state=dict(type="str", choices=["present", "absent", "restored"], default="present"),
+        name=dict(type="str"),
+        id=dict(type="str"),
+        instance=dict(type="str"),
+        retention_days=dict(type="int"),
+        restore_name=dict(type="str"),
+        restore_to_time=dict(type="str"),
+        vpc_subnet_ids=dict(type="list", elements="str"),
+        vpc_security_group_ids=dict(type="list", elements="str"),
+        publicly_accessible=dict(type="bool"),
+        port=dict(type="int"),
+        network_type=dict(type="str"),
+        deployment_type=dict(type="str"),
+        kms_key_id=dict(type="str", no_log=False),
+        log_delivery_configuration=log_delivery_configuration_spec(),
+        maintenance_schedule=maintenance_schedule_spec(),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+
+
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent", "restored"], default="present"),
-            name=dict(type="str"),
-            id=dict(type="str"),
-            instance=dict(type="str"),
-            retention_days=dict(type="int"),
-            restore_name=dict(type="str"),
-            restore_to_time=dict(type="str"),
-            vpc_subnet_ids=dict(type="list", elements="str"),
-            vpc_security_group_ids=dict(type="list", elements="str"),
-            publicly_accessible=dict(type="bool"),
-            port=dict(type="int"),
-            network_type=dict(type="str", choices=["IPV4", "DUAL"]),
-            deployment_type=dict(type="str", choices=["SINGLE_AZ", "WITH_MULTIAZ_STANDBY"]),
-            kms_key_id=dict(type="str", no_log=False),
-            log_delivery_configuration=log_delivery_configuration_spec(),
-            maintenance_schedule=maintenance_schedule_spec(),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=3600),
-            tags=dict(type="dict", aliases=["resource_tags"]),
-            purge_tags=dict(type="bool", default=True),
-        ),
+        argument_spec=argument_spec(),
         required_one_of=[["name", "id"]],
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
     params = module.params
+    # Creating the client makes no request; its service model validates the options first.
+    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
-        validate_params(params)
+        validate_params(service_model(client), params)
     except ValidationError as e:
         module.fail_json(msg=str(e))
 
-    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         instance = None
         if params["instance"]:
@@ -461,6 +485,8 @@ def main():
         module.fail_json(msg=str(e))
     except TimestreamInfluxDBError as e:
         module.fail_json_aws_error(e)
+    if not module._diff:
+        result.pop("diff", None)
     module.exit_json(**result)
 
 

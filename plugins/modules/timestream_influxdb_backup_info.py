@@ -27,6 +27,9 @@ options:
     description:
       - Only backups of the DB instance with this name or id.
     type: str
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_backup
+  - module: ons.timestream_influxdb.timestream_influxdb_instance_info
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -92,8 +95,9 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_backup
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_db_backups
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resource_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 
 
@@ -116,7 +120,7 @@ def gather(client, name=None, backup_id=None, instance=None):
             continue
         backup = summary if backup_id is not None else get_db_backup(client, summary["id"])
         if backup is not None:
-            backups.append(normalize_resource(backup, list_tags(client, backup["arn"])))
+            backups.append(resource_to_ansible(backup, list_tags(client, backup["arn"])))
     return backups
 
 
@@ -125,11 +129,12 @@ def main():
         argument_spec=dict(name=dict(type="str"), id=dict(type="str"), instance=dict(type="str")),
         supports_check_mode=True,
     )
+    # Creating the client makes no request; its service model validates the id first.
+    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
-        validate_identifier(module.params["id"], "GetDbBackup")
+        validate_identifier(service_model(client), module.params["id"], "GetDbBackup")
     except ValidationError as e:
         module.fail_json(msg=str(e))
-    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         backups = gather(client, module.params["name"], module.params["id"], module.params["instance"])
     except TimestreamInfluxDBError as e:

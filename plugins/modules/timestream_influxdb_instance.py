@@ -38,7 +38,9 @@ options:
     description:
       - V(present) creates the instance or brings it to the options given.
       - V(absent) deletes it. An instance that is already being deleted (C(DELETING)) is left to it and
-        reported unchanged.
+        reported unchanged. The service refuses to delete an instance while one of its backups is being
+        taken, so the module first waits (within O(wait_timeout)) until no backup of the instance is
+        C(IN_PROGRESS).
       - V(rebooted) does what V(present) does, then reboots an instance that already existed
         (C(RebootDbInstance)); it always reports a change.
     type: str
@@ -65,26 +67,19 @@ options:
     type: str
   organization:
     description:
-      - Name of the initial InfluxDB organization. Only used at creation.
+      - Name of the initial InfluxDB organization. Required to create (the API model marks it optional, but
+        AWS cannot onboard an InfluxDB v2 instance without it); only used at creation.
     type: str
   bucket:
     description:
-      - Name of the initial InfluxDB bucket. Only used at creation.
+      - Name of the initial InfluxDB bucket. Required to create (as O(organization)); only used at creation.
     type: str
   db_instance_type:
     description:
-      - The compute instance class. Required to create; changed in place.
+      - The compute instance class, one of the AWS API model's C(DbInstanceType) values (V(db.influx.medium),
+        V(db.influx.large), V(db.influx.xlarge), V(db.influx.2xlarge) ... V(db.influx.24xlarge)).
+        Required to create; changed in place.
     type: str
-    choices:
-      - db.influx.medium
-      - db.influx.large
-      - db.influx.xlarge
-      - db.influx.2xlarge
-      - db.influx.4xlarge
-      - db.influx.8xlarge
-      - db.influx.12xlarge
-      - db.influx.16xlarge
-      - db.influx.24xlarge
   vpc_subnet_ids:
     description:
       - Ids of the subnets (1 to 6) the instance is placed in. Required to create; cannot change.
@@ -98,14 +93,15 @@ options:
   publicly_accessible:
     description:
       - Whether the instance gets a public address. Cannot change.
+      - When not given, a new instance gets AWS's default (V(false)) and an existing one is not compared.
     type: bool
-    default: false
   db_storage_type:
     description:
       - The storage type (AWS default V(InfluxIOIncludedT1)). V(InfluxIOIncludedT2) and V(InfluxIOIncludedT3)
         need O(allocated_storage) of at least 400 GiB. Changed in place (AWS allows one change every 6 hours).
+      - One of the AWS API model's C(DbStorageType) values (V(InfluxIOIncludedT1), V(InfluxIOIncludedT2),
+        V(InfluxIOIncludedT3)).
     type: str
-    choices: [InfluxIOIncludedT1, InfluxIOIncludedT2, InfluxIOIncludedT3]
   allocated_storage:
     description:
       - Storage in GiB (20 to 15360). Required to create; can only grow.
@@ -117,14 +113,13 @@ options:
     type: str
   deployment_type:
     description:
-      - V(SINGLE_AZ) or V(WITH_MULTIAZ_STANDBY) (AWS default V(SINGLE_AZ)). Changed in place.
+      - V(SINGLE_AZ) or V(WITH_MULTIAZ_STANDBY) (AWS default V(SINGLE_AZ)), the AWS API model's
+        C(DeploymentType) values. Changed in place.
     type: str
-    choices: [SINGLE_AZ, WITH_MULTIAZ_STANDBY]
   network_type:
     description:
-      - V(IPV4) or V(DUAL) (AWS default V(IPV4)). Cannot change.
+      - V(IPV4) or V(DUAL) (AWS default V(IPV4)), the AWS API model's C(NetworkType) values. Cannot change.
     type: str
-    choices: [IPV4, DUAL]
   port:
     description:
       - Port InfluxDB listens on (AWS default 8086), 1024 to 65535 except 2375-2376, 7788-7799, 8090 and 51678-51680.
@@ -169,10 +164,11 @@ options:
     elements: dict
     suboptions:
       type:
-        description: Backup frequency.
+        description:
+          - Backup frequency, one of the AWS API model's values (V(HOURLY), V(DAILY), V(WEEKLY), V(MONTHLY),
+            V(CUSTOM_SCHEDULE), V(CONTINUOUS)).
         type: str
         required: true
-        choices: [HOURLY, DAILY, WEEKLY, MONTHLY, CUSTOM_SCHEDULE, CONTINUOUS]
       retention_days:
         description: Days the backups are kept (1 to 365).
         type: int
@@ -207,9 +203,14 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for each transition. Creation takes 10 to 20 minutes on AWS.
-      - The status is polled about every O(wait_timeout)/120 seconds (between 1 and 30 seconds).
+      - The status is polled at once, then every second for 5 seconds, and then at growing intervals
+        (2, 5, 10 and at most 30 seconds), so a wait ends within seconds of a quick transition.
     type: int
     default: 3600
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_instance_info
+  - module: ons.timestream_influxdb.timestream_influxdb_parameter_group
+  - module: ons.timestream_influxdb.timestream_influxdb_backup
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -217,9 +218,10 @@ extends_documentation_fragment:
   - amazon.aws.boto3
   - ons.timestream_influxdb.attributes
 notes:
-  - Supports check mode (no change is made; the predicted result is returned) and diff mode (the before and
-    after values of every compared option and of the tags).
-  - The module waits with botocore waiters registered in the amazon.aws waiter machinery; while waiting for
+  - Supports check mode (no change is made; the predicted result is returned, with every key of RV(instance);
+    what only AWS can tell, such as the id of an instance to be created, is null) and diff mode (the before
+    and after values of every compared option and of the tags).
+  - The module waits with botocore waiters built on amazon.aws's C(BaseWaiterFactory); while waiting for
     an instance to be available, a C(FAILED), C(REBOOT_FAILED) or C(RESTORE_FAILED) status ends the wait at
     once with that status in the message. While waiting for a deletion these statuses are polled on (deleting
     a failed instance is a common case).
@@ -254,7 +256,7 @@ EXAMPLES = r"""
       Environment: prod
   register: influxdb
 
-- name: Grow the storage and move to a larger instance class (in place)
+- name: Grow the storage and move to a larger instance class (in place; the options left out are not compared)
   ons.timestream_influxdb.timestream_influxdb_instance:
     name: ons-metrics
     db_instance_type: db.influx.xlarge
@@ -379,6 +381,7 @@ import copy
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import AUTH_SECRET_FIELDS
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import CREATE_DEFAULTS
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_FAILED
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_GONE
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import INSTANCE_STATUS_READY
@@ -399,23 +402,55 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import log_delivery_configuration_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import maintenance_schedule_spec
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import missing_create_options
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_updates
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import read_auth_parameters
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import predicted_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import read_auth_parameters
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import reboot_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resolve_kms_key_id
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resolve_parameter_group_id
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resource_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import to_snake
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import update_db_instance
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_create_request
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import value_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for_running_backups
+
+# The keys RETURN documents for ``instance`` (API form): a predicted instance carries every one,
+# null where only AWS can tell (the unit tests check this list against RETURN).
+INSTANCE_RESULT_MEMBERS = (
+    "id",
+    "arn",
+    "name",
+    "status",
+    "endpoint",
+    "port",
+    "availabilityZone",
+    "secondaryAvailabilityZone",
+    "influxAuthParametersSecretArn",
+    "dbInstanceType",
+    "dbStorageType",
+    "allocatedStorage",
+    "deploymentType",
+    "networkType",
+    "vpcSubnetIds",
+    "vpcSecurityGroupIds",
+    "publiclyAccessible",
+    "dbParameterGroupIdentifier",
+    "logDeliveryConfiguration",
+    "maintenanceSchedule",
+    "dbBackupConfigurations",
+    "kmsKeyId",
+)
 
 
 def argument_spec():
+    """The module's options. Enumerations (instance types, storage types, deployment and network
+    types, backup frequencies) are not listed here: they are checked against the service model
+    of the client, so a value AWS adds works without a new release."""
     return dict(
         state=dict(type="str", choices=["present", "absent", "rebooted"], default="present"),
         name=dict(type="str"),
@@ -424,28 +459,16 @@ def argument_spec():
         password=dict(type="str", no_log=True),
         organization=dict(type="str"),
         bucket=dict(type="str"),
-        db_instance_type=dict(
-            type="str",
-            choices=[
-                "db.influx.medium",
-                "db.influx.large",
-                "db.influx.xlarge",
-                "db.influx.2xlarge",
-                "db.influx.4xlarge",
-                "db.influx.8xlarge",
-                "db.influx.12xlarge",
-                "db.influx.16xlarge",
-                "db.influx.24xlarge",
-            ],
-        ),
+        db_instance_type=dict(type="str"),
         vpc_subnet_ids=dict(type="list", elements="str"),
         vpc_security_group_ids=dict(type="list", elements="str"),
-        publicly_accessible=dict(type="bool", default=False),
-        db_storage_type=dict(type="str", choices=["InfluxIOIncludedT1", "InfluxIOIncludedT2", "InfluxIOIncludedT3"]),
+        # No default: a create-only option the task does not state is never compared.
+        publicly_accessible=dict(type="bool"),
+        db_storage_type=dict(type="str"),
         allocated_storage=dict(type="int"),
         db_parameter_group_identifier=dict(type="str"),
-        deployment_type=dict(type="str", choices=["SINGLE_AZ", "WITH_MULTIAZ_STANDBY"]),
-        network_type=dict(type="str", choices=["IPV4", "DUAL"]),
+        deployment_type=dict(type="str"),
+        network_type=dict(type="str"),
         port=dict(type="int"),
         log_delivery_configuration=log_delivery_configuration_spec(),
         maintenance_schedule=maintenance_schedule_spec(),
@@ -453,11 +476,7 @@ def argument_spec():
             type="list",
             elements="dict",
             options=dict(
-                type=dict(
-                    type="str",
-                    required=True,
-                    choices=["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "CUSTOM_SCHEDULE", "CONTINUOUS"],
-                ),
+                type=dict(type="str", required=True),
                 retention_days=dict(type="int", required=True),
                 enabled=dict(type="bool", required=True),
                 custom_schedule=dict(type="str"),
@@ -475,27 +494,45 @@ def argument_spec():
 # ----------------------------------------------------------------------------------------------
 # desired state -> compare -> plan -> apply
 # ----------------------------------------------------------------------------------------------
-def desired_state(params, parameter_group_id=None):
-    """The CreateDbInstance request the options describe (validated; raises ValidationError)."""
-    return instance_request_from_params(params, parameter_group_id=parameter_group_id)
+def desired_state(model, params, parameter_group_id=None):
+    """The CreateDbInstance request the options describe (validated against ``model``; raises
+    ValidationError)."""
+    return instance_request_from_params(model, params, parameter_group_id=parameter_group_id)
 
 
-def plan_present(current, desired, current_tags, tags, purge_tags, auth_parameters=None):
+def predicted_instance(desired):
+    """The instance a CreateDbInstance of ``desired`` gives, as far as it can be known: every
+    documented member, AWS's defaults for the options left out, None for what only AWS can tell."""
+    predicted = dict.fromkeys(INSTANCE_RESULT_MEMBERS)
+    predicted.update(CREATE_DEFAULTS)
+    predicted.update({k: copy.deepcopy(v) for k, v in desired.items() if k != "password" and k in INSTANCE_RESULT_MEMBERS})
+    predicted["status"] = "CREATING"
+    return predicted
+
+
+def plan_present(current, desired, current_tags, tags, purge_tags, auth_parameters=None, region=None, model=None):
     """What ``state=present`` must do. Pure; raises ValidationError for impossible changes.
 
     ``auth_parameters`` (username, organization, bucket read from the instance's auth-parameters
     secret) take part in the comparison only; they are not part of the predicted instance.
+    ``model`` (the service model) tells what creating an instance requires; ``region`` names the
+    region in the message for an instance that does not exist and cannot be created from the
+    options given.
 
-    Returns a dict: ``action`` (create / update / none), ``update_calls`` (list of API-form
-    dicts), ``tags_to_set``, ``tags_to_unset``, ``diff`` ({before, after}) and ``predicted`` (the
-    instance as it will be, API form, for check mode)."""
+    Returns a dict: ``action`` (create / update / none), ``create_request``, ``update_calls`` (list
+    of API-form dicts), ``tags_to_set``, ``tags_to_unset``, ``diff`` ({before, after}),
+    ``predicted`` (the instance as it will be, API form) and ``predicted_tags``."""
     if current is None:
-        validate_create_request(desired)
+        missing = missing_create_options(model, desired)
+        if missing:
+            where = f" in region {region}" if region else ""
+            raise ValidationError(
+                f"no Timestream for InfluxDB instance named {desired.get('name')} exists{where}; "
+                f"creating one would need option(s): {', '.join(missing)}"
+            )
         create = dict(desired)
         if tags:
             create["tags"] = {k: str(v) for k, v in tags.items()}
-        predicted = {k: copy.deepcopy(v) for k, v in desired.items() if k != "password"}
-        predicted["status"] = "CREATING"
         after = diff_fields({}, desired)[1]
         after["tags"] = dict(create.get("tags") or {})
         return dict(
@@ -504,7 +541,7 @@ def plan_present(current, desired, current_tags, tags, purge_tags, auth_paramete
             update_calls=[],
             tags_to_set={},
             tags_to_unset=[],
-            predicted=predicted,
+            predicted=predicted_instance(desired),
             predicted_tags=dict(create.get("tags") or {}),
             diff=dict(before={}, after=after),
         )
@@ -565,6 +602,7 @@ def apply_present(client, plan, current, wait, timeout):
 
 
 def apply_reboot(client, instance, wait, timeout):
+    """RebootDbInstance once the instance is available; waits for it again with ``wait``."""
     if instance.get("status") not in INSTANCE_STATUS_READY:
         instance = _wait_available(client, instance["id"], timeout)
     instance = reboot_db_instance(client, instance["id"])
@@ -574,6 +612,7 @@ def apply_reboot(client, instance, wait, timeout):
 
 
 def ensure_absent(module, client, current):
+    """``state=absent``: delete the instance once no backup of it is being taken."""
     params = module.params
     if current is None:
         return dict(changed=False, instance={}, update_calls=[], diff=dict(before={}, after={}))
@@ -590,6 +629,8 @@ def ensure_absent(module, client, current):
     if module.check_mode:
         predicted = dict(before, status="DELETING")
         return dict(result, instance=predicted)
+    # The service refuses DeleteDbInstance (ConflictException) while a backup is being taken.
+    wait_for_running_backups(client, current["id"], params["wait_timeout"])
     if current.get("status") not in INSTANCE_STATUS_READY + INSTANCE_STATUS_FAILED:
         # Busy instances cannot be deleted; failed ones can.
         current = _wait_available(client, current["id"], params["wait_timeout"])
@@ -599,7 +640,7 @@ def ensure_absent(module, client, current):
     if params["wait"]:
         wait_for(client, "db_instance_deleted", current["id"], params["wait_timeout"])
         return dict(result, instance={})
-    return dict(result, instance=normalize_resource(deleted, before.get("tags")))
+    return dict(result, instance=resource_to_ansible(deleted, before.get("tags")))
 
 
 def current_auth_parameters(module, current):
@@ -633,6 +674,8 @@ def comparable_desired(module, current, desired):
 
 
 def ensure_present(module, client, current, desired):
+    """``state=present`` and ``state=rebooted``. The instance's tags are read once: after a change
+    the result carries the tags the plan gave it."""
     params = module.params
     if current is not None and current.get("status") == "DELETING":
         # Its name is taken until it is gone; then it is created anew.
@@ -642,17 +685,26 @@ def ensure_present(module, client, current, desired):
     current_tags = list_tags(client, current["arn"]) if current else {}
     auth = current_auth_parameters(module, current)
     desired = comparable_desired(module, current, desired)
-    plan = plan_present(current, desired, current_tags, params["tags"], params["purge_tags"], auth)
+    plan = plan_present(
+        current,
+        desired,
+        current_tags,
+        params["tags"],
+        params["purge_tags"],
+        auth,
+        region=getattr(module, "region", None),
+        model=service_model(client),
+    )
     reboot = params["state"] == "rebooted" and current is not None
     changed = plan["action"] != "none" or reboot
-    calls_out = [to_snake(call) for call in plan["update_calls"]]
+    calls_out = [value_to_ansible(call) for call in plan["update_calls"]]
     if module.check_mode:
         predicted = dict(plan["predicted"])
         if reboot:
             predicted["status"] = "REBOOTING"
         return dict(
             changed=changed,
-            instance=normalize_resource(predicted, plan["predicted_tags"]),
+            instance=resource_to_ansible(predicted, plan["predicted_tags"]),
             update_calls=calls_out,
             diff=plan["diff"],
         )
@@ -664,7 +716,8 @@ def ensure_present(module, client, current, desired):
     if params["wait"] and instance.get("status") not in INSTANCE_STATUS_READY:
         # Also when nothing had to change: an earlier run with wait=false may have left it busy.
         instance = _wait_available(client, instance["id"], params["wait_timeout"])
-    return dict(changed=changed, instance=describe_instance(client, instance), update_calls=calls_out, diff=plan["diff"])
+    result = dict(changed=changed, instance=describe_instance(client, instance, plan["predicted_tags"]), update_calls=calls_out)
+    return dict(result, diff=plan["diff"])
 
 
 def resolve_parameter_group(module, client, identifier):
@@ -689,30 +742,37 @@ def main():
     if params["wait_timeout"] < 1:
         module.fail_json(msg="wait_timeout must be at least 1 second")
 
-    # Everything that can be checked without AWS is checked before the first call.
+    # Creating the client makes no request: everything that can be checked without AWS (against
+    # the client's service model) is checked before the first call.
+    client = module.client(SERVICE, retry_decorator=retry_decorator())
+    model = service_model(client)
     try:
-        validate_identifier(params["id"], "GetDbInstance")
-        desired = desired_state(params) if params["state"] != "absent" else {}
+        validate_identifier(model, params["id"], "GetDbInstance")
+        desired = desired_state(model, params) if params["state"] != "absent" else {}
     except ValidationError as e:
         module.fail_json(msg=str(e))
 
-    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         current = find_db_instance(client, name=params["name"], instance_id=params["id"])
         if params["state"] == "absent":
             result = ensure_absent(module, client, current)
         else:
             if current is None and params["id"] and not params["name"]:
-                module.fail_json(msg=f"No Timestream for InfluxDB instance has id {params['id']}; give name to create one")
+                module.fail_json(
+                    msg=f"no Timestream for InfluxDB instance has id {params['id']} in region {module.region}; "
+                    "give name (and the options creating one needs) to create one"
+                )
             if params["db_parameter_group_identifier"] is not None:
                 group_id = resolve_parameter_group(module, client, params["db_parameter_group_identifier"])
-                desired = desired_state(params, parameter_group_id=group_id)
+                desired = desired_state(model, params, parameter_group_id=group_id)
             result = ensure_present(module, client, current, desired)
     except ValidationError as e:
         module.fail_json(msg=str(e))
     except TimestreamInfluxDBError as e:
         module.fail_json_aws_error(e)
 
+    if not module._diff:
+        result.pop("diff", None)
     module.exit_json(**result)
 
 

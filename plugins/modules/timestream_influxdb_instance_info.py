@@ -24,13 +24,15 @@ options:
     description:
       - Only the instance with this id.
     type: str
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_instance
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - ons.timestream_influxdb.attributes.info_module
 notes:
-  - Supports check mode (it makes no change either way).
+  - It reads only, so check mode runs it as usual.
 """
 
 EXAMPLES = r"""
@@ -113,6 +115,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_instance
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_db_instances
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import validate_identifier
 
 
@@ -142,11 +145,12 @@ def main():
         argument_spec=dict(name=dict(type="str"), id=dict(type="str")),
         supports_check_mode=True,
     )
+    # Creating the client makes no request; its service model validates the id first.
+    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
-        validate_identifier(module.params["id"], "GetDbInstance")
+        validate_identifier(service_model(client), module.params["id"], "GetDbInstance")
     except ValidationError as e:
         module.fail_json(msg=str(e))
-    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         instances = gather(client, module.params["name"], module.params["id"])
     except TimestreamInfluxDBError as e:

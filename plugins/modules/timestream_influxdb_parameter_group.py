@@ -47,6 +47,9 @@ options:
         V(seconds), V(milliseconds) or V(days)) and C(value).
       - Compared with an existing group when given; a group cannot be changed, so a difference fails.
     type: dict
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_parameter_group_info
+  - module: ons.timestream_influxdb.timestream_influxdb_instance
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -54,7 +57,7 @@ extends_documentation_fragment:
   - amazon.aws.boto3
   - ons.timestream_influxdb.attributes
 notes:
-  - Supports check mode and diff mode.
+  - Supports check mode and diff mode (C(diff) is returned with C(--diff) only).
 """
 
 EXAMPLES = r"""
@@ -109,6 +112,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import TimestreamInfluxDBError
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import apply_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import camel_to_snake
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import coerce_to_shape
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import create_db_parameter_group
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import describe_immutable
@@ -116,18 +120,20 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_parameter_group
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import input_shape
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import predicted_tags
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resource_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import to_snake
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import value_to_ansible
 
 ENGINE = "InfluxDBv2"
 
 
-def desired_state(params):
-    """The CreateDbParameterGroup request (without tags) the options describe. Raises ValidationError."""
-    shape = input_shape("CreateDbParameterGroup")
+def desired_state(model, params):
+    """The CreateDbParameterGroup request (without tags) the options describe, validated against the
+    service ``model``. Raises ValidationError."""
+    shape = input_shape(model, "CreateDbParameterGroup")
     request = {"name": coerce_to_shape(params["name"], shape.members["name"], "name")}
     if params.get("description") is not None:
         request["description"] = coerce_to_shape(params["description"], shape.members["description"], "description")
@@ -147,8 +153,8 @@ def compare_group(current, desired):
         want = desired["parameters"][ENGINE]
         for key in sorted(set(have) | set(want)):
             if have.get(key) != want.get(key):
-                option = "parameters." + to_snake({key: None}).popitem()[0]
-                differences[option] = {"current": to_snake(have.get(key)), "desired": to_snake(want.get(key))}
+                option = f"parameters.{camel_to_snake(key)}"
+                differences[option] = {"current": value_to_ansible(have.get(key)), "desired": value_to_ansible(want.get(key))}
     return differences
 
 
@@ -158,14 +164,14 @@ def ensure_present(module, client, current, desired):
         request = dict(desired)
         if params["tags"]:
             request["tags"] = {k: str(v) for k, v in params["tags"].items()}
-        after = normalize_resource(dict(request, parameters=request.get("parameters") or {}))
+        after = resource_to_ansible(dict(request, parameters=request.get("parameters") or {}))
         after["tags"] = dict(request.get("tags") or {})
         diff = dict(before={}, after=after)
         if module.check_mode:
             return dict(changed=True, parameter_group=after, diff=diff)
         created = create_db_parameter_group(client, request)
         group = get_db_parameter_group(client, created["id"]) or created
-        return dict(changed=True, parameter_group=normalize_resource(group, list_tags(client, group["arn"])), diff=diff)
+        return dict(changed=True, parameter_group=resource_to_ansible(group, list_tags(client, group["arn"])), diff=diff)
 
     differences = compare_group(current, desired)
     if differences:
@@ -182,7 +188,7 @@ def ensure_present(module, client, current, desired):
     if changed and not module.check_mode:
         apply_tags(client, current["arn"], to_set, to_unset)
         new_tags = list_tags(client, current["arn"])
-    return dict(changed=changed, parameter_group=normalize_resource(current, new_tags), diff=diff)
+    return dict(changed=changed, parameter_group=resource_to_ansible(current, new_tags), diff=diff)
 
 
 def main():
@@ -197,12 +203,13 @@ def main():
         ),
         supports_check_mode=True,
     )
+    # Creating the client makes no request; its service model validates the options first.
+    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
-        desired = desired_state(module.params)
+        desired = desired_state(service_model(client), module.params)
     except ValidationError as e:
         module.fail_json(msg=str(e))
 
-    client = module.client(SERVICE, retry_decorator=retry_decorator())
     try:
         current = find_db_parameter_group_by_name(client, module.params["name"])
         if module.params["state"] == "absent":
@@ -210,7 +217,7 @@ def main():
                 module.fail_json(
                     msg=f"DB parameter group {current['name']} ({current['id']}) exists and cannot be deleted: "
                     "the Timestream for InfluxDB API has no operation to delete parameter groups.",
-                    parameter_group=normalize_resource(current, list_tags(client, current["arn"])),
+                    parameter_group=resource_to_ansible(current, list_tags(client, current["arn"])),
                 )
             result = dict(changed=False, diff=dict(before={}, after={}))
         else:
@@ -219,6 +226,8 @@ def main():
         module.fail_json(msg=str(e))
     except TimestreamInfluxDBError as e:
         module.fail_json_aws_error(e)
+    if not module._diff:
+        result.pop("diff", None)
     module.exit_json(**result)
 
 

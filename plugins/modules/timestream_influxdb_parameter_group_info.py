@@ -19,6 +19,8 @@ options:
     description:
       - Only the group with this name or id.
     type: str
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_parameter_group
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -74,7 +76,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_db_parameter_groups
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import match_parameter_group
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import normalize_resource
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resource_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
 
 
@@ -87,7 +89,7 @@ def gather(client, name=None):
     for summary in summaries:
         group = get_db_parameter_group(client, summary["id"])
         if group is not None:
-            groups.append(normalize_resource(group, list_tags(client, group["arn"])))
+            groups.append(resource_to_ansible(group, list_tags(client, group["arn"])))
     return groups
 
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 
 MODEL = boto3.client("timestream-influxdb", region_name="us-east-1").meta.service_model
@@ -29,7 +30,7 @@ VALID = {
 def request(**changes):
     params = dict(VALID)
     params.update(changes)
-    return ts.instance_request_from_params(params)
+    return ts.instance_request_from_params(MODEL, params)
 
 
 def instance(**changes):
@@ -190,16 +191,16 @@ def test_large_storage_types_need_400_gib(storage_type):
 def test_parameter_group_by_name_or_id_is_accepted():
     assert request(db_parameter_group_identifier="ons-params")["dbParameterGroupIdentifier"] == "ons-params"
     assert request(db_parameter_group_identifier="abc123")["dbParameterGroupIdentifier"] == "abc123"
-    resolved = ts.instance_request_from_params(dict(VALID, db_parameter_group_identifier="ons-params"), "pg0123")
+    resolved = ts.instance_request_from_params(MODEL, dict(VALID, db_parameter_group_identifier="ons-params"), "pg0123")
     assert resolved["dbParameterGroupIdentifier"] == "pg0123"
 
 
 def test_create_needs_the_required_members():
     params = dict(VALID)
     del params["password"], params["vpc_subnet_ids"]
-    req = ts.instance_request_from_params(params)
-    with pytest.raises(ts.ValidationError, match="password, vpc_subnet_ids|vpc_subnet_ids, password"):
-        ts.validate_create_request(req)
+    req = ts.instance_request_from_params(MODEL, params)
+    # organization and bucket: optional in the model, required by AWS for InfluxDB v2
+    assert ts.missing_create_options(MODEL, req) == ["password", "vpc_subnet_ids", "organization", "bucket"]
 
 
 def test_parameter_values_are_coerced_and_checked_against_the_model():
@@ -359,20 +360,20 @@ def test_diff_never_contains_the_password():
     assert before["vpc_subnet_ids"] == ["subnet-0d4e5f", "subnet-0a1b2c"]
 
 
-def test_normalize_resource():
+def test_resource_to_ansible_keeps_tag_keys_and_the_engine_key():
     raw = instance(
         lastMaintenanceTime=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
         logDeliveryConfiguration={"s3Configuration": {"bucketName": "b", "enabled": True}},
         ResponseMetadata={"HTTPStatusCode": 200},
         password="leak",
     )
-    out = ts.normalize_resource(raw, {"Team": "ONS"})
+    out = ts.resource_to_ansible(raw, {"Team": "ONS"})
     assert "response_metadata" not in out and "password" not in out
     assert out["last_maintenance_time"] == "2026-01-02T03:04:05+00:00"
     assert out["log_delivery_configuration"] == {"s3_configuration": {"bucket_name": "b", "enabled": True}}
     assert out["influx_auth_parameters_secret_arn"].startswith("arn:aws:secretsmanager")
     assert out["tags"] == {"Team": "ONS"}
-    group = ts.normalize_resource({"id": "x", "parameters": {"InfluxDBv2": {"queryConcurrency": 4}}})
+    group = ts.resource_to_ansible({"id": "x", "parameters": {"InfluxDBv2": {"queryConcurrency": 4}}})
     assert group["parameters"] == {"InfluxDBv2": {"query_concurrency": 4}}
 
 
@@ -393,7 +394,7 @@ def stubbed():
     )
     with Stubber(client) as stubber:
         # The modules call through amazon.aws's retrying wrapper (aws_retry=True); so do the tests.
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -409,7 +410,7 @@ def test_waiter_follows_transitional_statuses_to_available(stubbed):
         stubber.add_response("get_db_instance", _get(status), {"identifier": "abc123def4"})
     # The final GET after success returns the fresh description.
     stubber.add_response("get_db_instance", _get("AVAILABLE"), {"identifier": "abc123def4"})
-    stubbed_client = ts.RetryingBotoClientWrapper(client, ts.retry_decorator())
+    stubbed_client = RetryingBotoClientWrapper(client, ts.retry_decorator())
     result = ts.wait_for(stubbed_client, "db_instance_available", "abc123def4", timeout=10, delay=0)
     assert result["status"] == "AVAILABLE"
 
@@ -456,10 +457,14 @@ def test_backup_waiter(stubbed):
         ts.wait_for(client, "db_backup_completed", "bk1", timeout=10, delay=0)
 
 
-def test_waiter_delay_scales_with_the_timeout():
-    assert ts.waiter_delay(3600) == 30
-    assert ts.waiter_delay(60) == 1
-    assert ts.waiter_delay(600) == 5
+def test_waiters_are_built_on_amazon_aws_base_waiter_factory():
+    from ansible_collections.amazon.aws.plugins.module_utils import waiters as aws_waiters
+    from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory
+
+    assert issubclass(ts.TimestreamInfluxDBWaiterFactory, BaseWaiterFactory)
+    assert set(ts.TimestreamInfluxDBWaiterFactory()._model.waiter_names) == set(ts.WAITERS)
+    # nothing is written into amazon.aws's module-global registry any more
+    assert not [key for key in aws_waiters.waiters_by_name if key[0] == "TimestreamInfluxDB"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,8 +543,8 @@ def test_backup_deleted_waiter_polls_on_through_failed(stubbed):
 
 def test_deleted_waiters_never_fail_on_a_status():
     """Every status of the model either ends a deletion wait successfully or is polled on."""
-    for name, statuses in (("DbInstanceDeleted", "Status"), ("DbBackupDeleted", "DbBackupStatus")):
-        acceptors = ts.WAITER_DATA["waiters"][name]["acceptors"]
+    for name, statuses in (("db_instance_deleted", "Status"), ("db_backup_deleted", "DbBackupStatus")):
+        acceptors = ts.WAITERS[name].model["acceptors"]
         assert not [a for a in acceptors if a["state"] == "failure"]
         path_states = {a["expected"]: a["state"] for a in acceptors if a["matcher"] == "path"}
         assert set(path_states) == set(MODEL.shape_for(statuses).enum)
@@ -551,14 +556,14 @@ def test_deleted_waiters_never_fail_on_a_status():
 )
 def test_bad_ids_fail_naming_the_option(operation, value):
     with pytest.raises(ts.ValidationError) as err:
-        ts.validate_identifier(value, operation)
+        ts.validate_identifier(MODEL, value, operation)
     assert str(err.value).startswith("id ")
     assert "identifier" not in str(err.value)
 
 
 def test_good_and_missing_ids_pass():
-    assert ts.validate_identifier("abc123def4", "GetDbInstance") == "abc123def4"
-    assert ts.validate_identifier(None, "GetDbBackup") is None
+    assert ts.validate_identifier(MODEL, "abc123def4", "GetDbInstance") == "abc123def4"
+    assert ts.validate_identifier(MODEL, None, "GetDbBackup") is None
 
 
 def test_delete_sends_retain_automated_backups_only_when_given(stubbed):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_backup as mod
+
+MODEL = boto3.client("timestream-influxdb", region_name="us-east-1").meta.service_model
 
 BASE = {
     "state": "present",
@@ -25,8 +30,8 @@ def params(**changes):
 
 
 def test_valid_backup_and_restore():
-    mod.validate_params(params())
-    request = mod.restore_request(params(state="restored", restore_name="ons-restored", port=8087), "bk0123")
+    mod.validate_params(MODEL, params())
+    request = mod.restore_request(MODEL, params(state="restored", restore_name="ons-restored", port=8087), "bk0123")
     assert request == {"name": "ons-restored", "port": 8087, "dbBackupId": "bk0123", "restoreMode": "NEW_RESOURCE"}
 
 
@@ -35,25 +40,35 @@ def test_valid_backup_and_restore():
     [
         ({"retention_days": 0}, "retention_days must be between 1 and 3650"),
         ({"retention_days": 3651}, "retention_days must be between 1 and 3650"),
-        ({"name": "bad_name"}, "name must match the pattern"),
-        ({"instance": None}, "instance is required to take a backup"),
-        ({"state": "restored", "restore_name": None}, "restore_name is required"),
+        ({"name": "bad_name"}, "name must be letters, digits and single hyphens"),
         ({"state": "restored", "restore_name": "ok-name", "port": 8090}, "port 8090 is reserved"),
-        ({"state": "restored", "restore_name": "ok-name", "vpc_subnet_ids": ["nope"]}, "vpc_subnet_ids[0] must match"),
-        ({"state": "restored", "restore_name": "-bad"}, "restore_name must match the pattern"),
+        ({"state": "restored", "restore_name": "ok-name", "vpc_subnet_ids": ["nope"]}, "vpc_subnet_ids[0] must be subnet- followed by"),
+        ({"state": "restored", "restore_name": "-bad"}, "restore_name must be letters, digits and single hyphens"),
     ],
 )
 def test_bad_input_fails_naming_the_option(changes, message):
     with pytest.raises(ValidationError) as err:
-        mod.validate_params(params(**changes))
+        mod.validate_params(MODEL, params(**changes))
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"name": "b", "state": "present"}, "state is present but all of the following are missing: instance"),
+        ({"name": "b", "state": "restored"}, "state is restored but all of the following are missing: restore_name"),
+    ],
+)
+def test_options_a_state_needs_are_required_by_the_argument_spec(params, message):
+    result = ArgumentSpecValidator(mod.argument_spec(), required_if=mod.REQUIRED_IF).validate(params)
+    assert message in result.error_messages
 
 
 @pytest.mark.parametrize("state", ["present", "absent", "restored"])
 def test_a_bad_id_fails_naming_id(state):
     with pytest.raises(ValidationError) as err:
-        mod.validate_params(params(state=state, id="not_an-id!", restore_name="ok-name"))
-    assert str(err.value).startswith("id must match the pattern")
+        mod.validate_params(MODEL, params(state=state, id="not_an-id!", restore_name="ok-name"))
+    assert str(err.value).startswith("id must be letters and digits only")
 
 
 class CheckModeModule:
@@ -67,7 +82,9 @@ class CheckModeModule:
 
 
 class NoCalls:
-    """A client that fails on any AWS call."""
+    """A client that only has its service model: any AWS call fails the test."""
+
+    meta = type("Meta", (), {"service_model": MODEL})
 
     def __getattr__(self, name):
         raise AssertionError(f"unexpected AWS call {name}")
@@ -105,7 +122,7 @@ def stubbed():
 
     client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stubber:
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 

@@ -7,13 +7,18 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils import timestream_influxdb as ts
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import ValidationError
 from ansible_collections.ons.timestream_influxdb.plugins.modules import timestream_influxdb_instance as mod
 
+MODEL = boto3.client("timestream-influxdb", region_name="us-east-1").meta.service_model
+
 PARAMS = {
     "name": "ons-metrics",
     "password": "Abcdef123",
+    "organization": "ons",
+    "bucket": "telemetry",
     "db_instance_type": "db.influx.medium",
     "allocated_storage": 20,
     "vpc_subnet_ids": ["subnet-0a1b2c", "subnet-0d4e5f"],
@@ -38,11 +43,11 @@ CURRENT = {
 
 
 def desired(**changes):
-    return mod.desired_state(dict(PARAMS, **changes))
+    return mod.desired_state(MODEL, dict(PARAMS, **changes))
 
 
 def test_create_plan_carries_tags_and_hides_the_password():
-    plan = mod.plan_present(None, desired(), {}, {"Team": "ONS"}, True)
+    plan = mod.plan_present(None, desired(), {}, {"Team": "ONS"}, True, model=MODEL)
     assert plan["action"] == "create"
     assert plan["create_request"]["password"] == "Abcdef123"
     assert plan["create_request"]["tags"] == {"Team": "ONS"}
@@ -56,8 +61,8 @@ def test_create_plan_carries_tags_and_hides_the_password():
 def test_create_without_required_options_names_them():
     params = dict(PARAMS)
     del params["password"], params["db_instance_type"]
-    with pytest.raises(ValidationError, match="creating an instance needs option\\(s\\): password, db_instance_type"):
-        mod.plan_present(None, mod.desired_state(params), {}, None, True)
+    with pytest.raises(ValidationError, match="creating one would need option\\(s\\): password, db_instance_type"):
+        mod.plan_present(None, mod.desired_state(MODEL, params), {}, None, True, model=MODEL)
 
 
 def test_no_change_plan():
@@ -153,7 +158,7 @@ class FakeModule:
 def stubbed():
     client = boto3.client("timestream-influxdb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stubber:
-        yield ts.RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
+        yield RetryingBotoClientWrapper(client, ts.retry_decorator()), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -164,9 +169,9 @@ def test_wait_waits_when_nothing_changes(stubbed):
     stubber.add_response("get_db_instance", dict(CURRENT, status="CREATING"), ID)  # the waiter polls on
     stubber.add_response("get_db_instance", dict(CURRENT, status="AVAILABLE"), ID)
     stubber.add_response("get_db_instance", dict(CURRENT, status="AVAILABLE"), ID)  # the final description
-    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    # the tags were read once, before the wait: not again
     module = FakeModule()
-    # wait_timeout=60 polls every second; the stubbed CREATING answer costs one poll interval
+    # the first poll is at once and the next after a second: the stubbed CREATING answer costs one second
     result = mod.ensure_present(module, client, dict(CURRENT, status="CREATING"), desired())
     assert result["changed"] is False
     assert result["instance"]["status"] == "AVAILABLE"
@@ -174,8 +179,7 @@ def test_wait_waits_when_nothing_changes(stubbed):
 
 def test_no_wait_returns_at_once(stubbed):
     client, stubber = stubbed
-    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
-    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)  # once
     result = mod.ensure_present(FakeModule(wait=False), client, dict(CURRENT, status="CREATING"), desired())
     assert result["changed"] is False and result["instance"]["status"] == "CREATING"
 
@@ -204,6 +208,7 @@ def test_absent_on_an_instance_being_deleted_still_waits(stubbed):
 def test_deleting_a_failed_instance_waits_through_its_failed_status(stubbed, retain):
     client, stubber = stubbed
     stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("list_db_backups", {"items": []}, {"dbResourceId": CURRENT["id"]})
     stubber.add_response(
         "delete_db_instance",
         dict(CURRENT, status="FAILED"),
@@ -219,6 +224,7 @@ def test_deleting_a_failed_instance_waits_through_its_failed_status(stubbed, ret
 def test_retain_automated_backups_is_not_sent_unless_given(stubbed):
     client, stubber = stubbed
     stubber.add_response("list_tags_for_resource", {"tags": {}}, TAGS_ARN)
+    stubber.add_response("list_db_backups", {"items": []}, {"dbResourceId": CURRENT["id"]})
     stubber.add_response("delete_db_instance", dict(CURRENT, status="DELETING"), ID)
     result = mod.ensure_absent(FakeModule(state="absent", wait=False), client, dict(CURRENT))
     assert result["changed"] is True and result["instance"]["status"] == "DELETING"

@@ -1,5 +1,6 @@
-"""Regression tests of the review findings on the timestream_influxdb modules, run through
-ansible-playbook against the AWS sandbox. Every step is checked against the sandbox's real state
+"""The timestream_influxdb modules on busy resources (being created, being deleted, being backed
+up), on bad ids and on a fresh environment in check mode, run through ansible-playbook against the
+AWS sandbox. Every step is checked against the sandbox's real state
 (boto3) and its request log; each test signs its requests with an access key of its own, so the
 log shows only what the modules under test asked for.
 
@@ -10,6 +11,8 @@ log shows only what the modules under test asked for.
 5. An invalid id fails before any request, naming ``id``.
 6. Check mode on a fresh environment predicts instead of failing.
 8. retain_automated_backups is accepted and sent with the deletion.
+9. An unchanged run reads each thing once; options the task does not state are not compared;
+   state=absent waits for a running backup before deleting.
 (4, the deletion waiters polling on through failed statuses, needs a FAILED instance: it is
 covered with botocore's Stubber in the unit tests.)
 """
@@ -20,8 +23,8 @@ import uuid
 
 import pytest
 
-from sandbox.client import wait_for_db_instance
 from tests.helpers.ansible import run_playbook
+from tests.helpers.timestream import delete_instances
 
 pytestmark = pytest.mark.slow  # ansible-playbook runs against the AWS sandbox
 
@@ -83,14 +86,7 @@ def cleanup(aws_sandbox):
     """Names of instances to delete at the end, also when the test fails."""
     names = []
     yield names
-    ts = aws_sandbox.client(SERVICE)
-    for item in ts.list_db_instances()["items"]:
-        if item["name"] in names:
-            try:
-                wait_for_db_instance(ts, item["id"], "AVAILABLE", timeout=60)
-                ts.delete_db_instance(identifier=item["id"])
-            except Exception:  # noqa: BLE001 - best effort: already deleting, gone or failed
-                pass
+    delete_instances(aws_sandbox.client(SERVICE), names)
 
 
 @pytest.fixture
@@ -208,7 +204,7 @@ def test_invalid_id_fails_before_any_request_naming_id(run):
     for task in ("instance", "instance absent", "instance info", "backup", "backup info"):
         result = r.task(task)
         assert result.get("failed") is True, (task, result)
-        assert result["msg"].startswith("id must match the pattern"), (task, result["msg"])
+        assert result["msg"].startswith("id must be letters and digits only"), (task, result["msg"])
         assert "identifier" not in result["msg"], task
     assert run.requests() == []  # no AWS request at all, not even a read
 
@@ -243,3 +239,71 @@ def test_check_mode_on_a_fresh_environment_predicts(aws_sandbox, aws_vpc, run, s
     names = {i["name"] for i in ts.list_db_instances()["items"]}
     assert name not in names and restored not in names
     assert group not in {g["name"] for g in ts.list_db_parameter_groups()["items"]}
+
+
+def test_an_unchanged_run_reads_each_thing_once(aws_vpc, run, suffix, cleanup):
+    name = f"rd-{suffix}"
+    cleanup.append(name)
+    r = run(("create", INSTANCE, instance_params(aws_vpc, name)))
+    assert r.rc == 0, r.stdout[-3000:]
+    seen = len(run.requests())
+    r = run(("again", INSTANCE, instance_params(aws_vpc, name)))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("again")["changed"] is False
+    # organization and bucket are compared through the auth-parameters secret (GetDbInstance does
+    # not report them); the tags are read once
+    assert run.requests()[seen:] == ["ListDbInstances", "GetDbInstance", "ListTagsForResource", "GetSecretValue"]
+
+
+def test_a_public_instance_grows_with_only_name_and_storage(aws_sandbox, aws_vpc, run, suffix, cleanup):
+    """The module's "grow the storage" example on an instance whose create-only and in-place options
+    are not AWS's defaults: only the storage changes, nothing the task does not state is compared."""
+    ts = aws_sandbox.client(SERVICE)
+    name = f"pub-{suffix}"
+    cleanup.append(name)
+    not_defaults = {"publicly_accessible": True, "network_type": "DUAL", "deployment_type": "WITH_MULTIAZ_STANDBY",
+                    "port": 9086, "db_storage_type": "InfluxIOIncludedT2", "allocated_storage": 400}
+    r = run(("create", INSTANCE, instance_params(aws_vpc, name, **not_defaults)))
+    assert r.rc == 0, r.stdout[-3000:]
+    instance_id = r.task("create")["instance"]["id"]
+
+    grow = {"name": name, "allocated_storage": 500, "wait_timeout": 120}
+    r = run(("grow in check mode", INSTANCE, grow, {"check_mode": True}), ("grow", INSTANCE, grow), ("again", INSTANCE, grow))
+    assert r.rc == 0, r.stdout[-3000:]
+    for task in ("grow in check mode", "grow"):
+        assert r.task(task)["changed"] is True, task
+        assert r.task(task)["update_calls"] == [{"allocated_storage": 500}], task
+    assert r.task("again")["changed"] is False
+    live = ts.get_db_instance(identifier=instance_id)
+    assert live["allocatedStorage"] == 500 and live["publiclyAccessible"] is True and live["port"] == 9086
+    assert run.mutating() == ["CreateDbInstance", "UpdateDbInstance"]
+
+
+def test_absent_waits_for_a_running_backup_before_deleting(aws_sandbox, aws_vpc, run, suffix, cleanup):
+    ts = aws_sandbox.client(SERVICE)
+    name = f"bk-{suffix}"
+    cleanup.append(name)
+    r = run(("create", INSTANCE, instance_params(aws_vpc, name)))
+    assert r.rc == 0, r.stdout[-3000:]
+    instance_id = r.task("create")["instance"]["id"]
+
+    control = aws_sandbox.control
+    before = control.config()["delay"]
+    control.set_delay(SLOW_TRANSITION)  # the backup is still IN_PROGRESS when the deletion starts
+    try:
+        r = run(("backup", BACKUP, {"name": f"{name}-b", "instance": name, "retention_days": 1, "wait": False}))
+        assert r.rc == 0, r.stdout[-3000:]
+        backup_id = r.task("backup")["backup"]["id"]
+        assert ts.get_db_backup(identifier=backup_id)["status"] == "IN_PROGRESS"
+        seen = len(run.requests())
+        r = run(("delete", INSTANCE, {"name": name, "state": "absent", "wait": False, "wait_timeout": 120}))
+    finally:
+        control.set_delay(before)
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("delete")["changed"] is True
+    operations = run.requests()[seen:]
+    # the running backup was polled until it completed, and only then was the instance deleted
+    assert operations.index("ListDbBackups") < operations.index("GetDbBackup") < operations.index("DeleteDbInstance")
+    assert run.mutating() == ["CreateDbInstance", "CreateDbBackup", "DeleteDbInstance"]
+    assert ts.get_db_backup(identifier=backup_id)["status"] == "COMPLETED"
+    assert ts.get_db_instance(identifier=instance_id)["status"] in ("DELETING", "DELETED")

@@ -1,4 +1,4 @@
-"""Regression tests for reviewed fidelity defects of the sandbox's Timestream for InfluxDB backend:
+"""Fidelity of the sandbox's Timestream for InfluxDB backend in tags, backups and shutdown:
 
 1. tag operations answer only for resources of the caller's own account and region;
 2. tag keys with the reserved ``aws:`` prefix are refused everywhere tags are taken;
