@@ -33,7 +33,7 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 #: Where a test may stop a rotation (environment variable ONS_ROTATION_STOP_AFTER): after a step,
 #: between the InfluxDB change and the secret update ("influxChange"), between the promotion and
 #: the bookkeeping of finishSecret ("promote").
-STOP_POINTS = ("createSecret", "influxChange", "setSecret", "testSecret", "promote", "finishSecret")
+STOP_POINTS = ("createSecret", "influxChange", "setSecret", "testSecret", "promote")
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -169,6 +169,12 @@ def retired_description(description: str, token: str) -> str:
 def pending_description(description: str, token: str) -> str:
     """The description of the new authorization until it is promoted."""
     return f"{description} (rotation {token})"
+
+
+def is_unstaged_for(description: str, base: str) -> bool:
+    """Whether an authorization is a new one of ``base`` created by a rotation whose token was never
+    staged (a crash between the InfluxDB change and the secret update)."""
+    return description.startswith(f"{base} (rotation ")
 
 
 def base_description(description: str) -> str:

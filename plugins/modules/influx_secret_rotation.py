@@ -437,12 +437,14 @@ class Rotation(object):
             if old is None:
                 raise R.RotationError(f"The authorization {auth_id} stored in {self.name} no longer exists: bootstrap the"
                                       " token again (the secrets role's tokens) instead of rotating it")
-            description = R.pending_description(R.base_description(old.get("description") or ""), token)
+            base = R.base_description(old.get("description") or "")
+            description = R.pending_description(base, token)
             # A crash between the InfluxDB change and the secret update left an authorization whose token
-            # was never stored (InfluxDB may hash it): delete it and create another.
+            # was never stored (InfluxDB may hash it): no version is pending here, so any such one is an
+            # orphan. Delete it and create another.
             for orphan in conn.list_paginated("/authorizations", "authorizations", "listing authorizations",
                                               query={"orgID": old.get("orgID")}):
-                if orphan.get("description") == description:
+                if R.is_unstaged_for(orphan.get("description") or "", base):
                     conn.request("DELETE", f"/authorizations/{orphan['id']}", "deleting an unstaged authorization",
                                  allow_404=True)
             permissions = [{"action": p["action"],
