@@ -34,7 +34,6 @@ description:
     tokens are cleaned up and a half-done rotation finished on every run.
   - The endpoint and port are read from the instance (GetDbInstance), so custom ports and TLS work.
   - No secret value is ever returned or logged.
-version_added_collection: ons.timestream_influxdb
 author:
   - ONS data platform engineers (@ons-data-platform)
 options:
@@ -209,6 +208,11 @@ deleted_authorization_ids:
   returned: always
   type: list
   elements: str
+diff:
+  description: The rotation state before and after (versions, last rotation, old tokens in their grace period), never a secret.
+  returned: when diff mode is enabled
+  type: dict
+  sample: {"before": {"current_version": "a1", "last_rotated": "2026-08-01T00:00:00Z"}, "after": {"current_version": "b2"}}
 timings:
   description: Seconds spent in each step.
   returned: always
@@ -365,6 +369,9 @@ class Rotation(object):
         pending = R.pending_rotation(stages)
         self.result.update(secret_name=self.name, exists=True, due=due, version_id=current_version)
 
+        before = {"current_version": current_version, "last_rotated": R.iso(last) if last else None,
+                  "pending_version": pending["token"] if pending else None,
+                  "retired_authorization_ids": [e[0] for e in R.parse_retired(self.tags.get(R.RETIRED_TAG))]}
         # Old tokens whose grace period has ended, from earlier rotations.
         if self.params["credential"] == "token":
             self.timed("cleanup", self.cleanup_expired, now)
@@ -381,6 +388,14 @@ class Rotation(object):
             steps=self.steps, timings=self.timings, age_days=age,
             last_rotated=R.iso(last) if last else None,
             next_rotation=R.iso(last + datetime.timedelta(days=self.params["rotation_period_days"])) if last else None)
+        if self.module._diff:
+            deleted = self.result["deleted_authorization_ids"]
+            retired = [i for i in before["retired_authorization_ids"] if i not in deleted]
+            if self.result.get("retired_authorization_id") and not self.params["deactivate_old_token"]:
+                retired = sorted(set(retired + [self.result["retired_authorization_id"]]))
+            self.result["diff"] = {"before": before, "after": {
+                "current_version": self.result["version_id"], "last_rotated": R.iso(last) if last else None,
+                "pending_version": None, "retired_authorization_ids": retired}}
         if self.params["metric_namespace"] and not self.check and age is not None:
             self.publish_age(age)
         return self.result
