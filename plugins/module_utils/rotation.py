@@ -10,7 +10,8 @@ Records kept as tags on the secret (never a secret value):
 
 * ``RotationLastRotated``: ISO 8601 UTC time of the last completed rotation.
 * ``RotationRetiredTokens``: the old authorizations kept active for their grace period, as
-  ``<authorization id>@<expiry, epoch seconds>`` joined by ``,``; a later run deletes the expired
+  ``<authorization id>@<expiry, epoch seconds>`` separated by spaces (a tag value allows no comma);
+  a later run deletes the expired
   ones and drops them from the tag.
 """
 
@@ -82,7 +83,7 @@ def generate_password(length: int) -> str:
 def parse_retired(tag_value: Optional[str]) -> List[Tuple[str, int]]:
     """``RotationRetiredTokens`` as ``[(authorization_id, expiry_epoch)]``; malformed entries are dropped."""
     out = []
-    for entry in (tag_value or "").split(","):
+    for entry in (tag_value or "").replace(",", " ").split():
         auth_id, _, expiry = entry.strip().partition("@")
         if auth_id and expiry.lstrip("-").isdigit():
             out.append((auth_id, int(expiry)))
@@ -93,9 +94,9 @@ def format_retired(entries: List[Tuple[str, int]]) -> str:
     """The tag value of ``entries`` (a Secrets Manager tag value holds up to 256 characters: the
     newest entries are kept if there are more)."""
     parts = [f"{auth_id}@{expiry}" for auth_id, expiry in entries]
-    while parts and len(",".join(parts)) > 256:
+    while parts and len(" ".join(parts)) > 256:
         parts.pop(0)
-    return ",".join(parts)
+    return " ".join(parts)
 
 
 def split_expired(entries: List[Tuple[str, int]], now_epoch: float) -> Tuple[List[Tuple[str, int]], List[Tuple[str, int]]]:

@@ -232,9 +232,12 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
-
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils import rotation as R
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    boto3_tag_list_to_ansible_dict,
+)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils import (
+    rotation as R,
+)
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
     InfluxDBConnection,
     InfluxDBModuleError,

@@ -53,7 +53,7 @@ def test_objects(tmp_path: Path):
     for value in ctype["injectors"]["env"].values():
         # AWX's own templating, left for AWX: {{ input }}
         assert re.fullmatch(r"\{\{ (\w+) \}\}", value).group(1) in inputs
-    assert [f for f in ctype["inputs"]["fields"] if f["id"] == "token"][0]["secret"] is True
+    assert next(f for f in ctype["inputs"]["fields"] if f["id"] == "token")["secret"] is True
 
     template = objects["job_template"]
     assert (REPO / template["playbook"]).is_file()

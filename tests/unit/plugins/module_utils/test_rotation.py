@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
-
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils import rotation as R
-from ansible_collections.ons.timestream_influxdb.plugins.modules import influx_secret_rotation as mod
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils import (
+    rotation as R,
+)
+from ansible_collections.ons.timestream_influxdb.plugins.modules import (
+    influx_secret_rotation as mod,
+)
 
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)
 
