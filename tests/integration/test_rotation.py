@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,7 +31,7 @@ from typing import Any
 import pytest
 
 from sandbox.client import wait_for_db_instance
-from tests.helpers.ansible import run_playbook
+from tests.helpers.ansible import REPO, run_playbook
 from tests.integration.conftest import PROJECT, Environment, SiteRun, SiteRunner
 
 PASSWORD = "Rotation" + uuid.uuid4().hex[:16]
@@ -238,8 +237,7 @@ def test_interrupted_at_every_step_never_locks_out_and_completes(built: Built) -
         assert "RotationLastRotated" in built.tags(target)
     assert built.secret("lambda-token", "AWSPREVIOUS") == old_token
     # The old token is in its grace period: still works, renamed, recorded for deletion.
-    assert built.token_works(old_token["token"]), (built.authorizations(operator), built.tags("lambda-token"),
-                                                   run.output())
+    assert built.token_works(old_token["token"])
     tags = built.tags("lambda-token")
     assert tags["RotationRetiredTokens"].startswith(old_token["authorization_id"] + "@")
     descriptions = {a["id"]: a["description"] for a in built.authorizations(operator)}
@@ -277,3 +275,28 @@ def test_no_secret_in_verbose_output(built: Built) -> None:
         for form in (secret, base64.b64encode(secret.encode()).decode(), urllib.parse.quote(secret, safe=""),
                      base64.b64encode(f"admin:{secret}".encode()).decode()):
             assert form not in output, "a secret value appears in the -vvv output"
+
+
+def test_ansible_runner_job_rotates(built: Built, tmp_path: Path) -> None:
+    """The AWX job as AWX runs it: ansible-runner, a private data directory, the AWS credentials
+    injected as environment variables (AWX's Amazon Web Services credential type), not in the inventory."""
+    import ansible_runner
+
+    before = built.secret("operator-token")
+    env = built.runner.env({"AWS_ACCESS_KEY_ID": ENV.access_key, "AWS_SECRET_ACCESS_KEY": "testing"})
+    result = ansible_runner.run(
+        private_data_dir=str(tmp_path / "runner"), project_dir=str(REPO), playbook="playbooks/credential_rotation.yml",
+        inventory=str(REPO / "inventories" / "local"),
+        extravars={**ENV.extra_vars(), **EXTRA, "aws_access_key": "", "aws_secret_key": "",
+                   "rotation_force": True, "rotation_targets": ["operator-token"]},
+        envvars={k: v for k, v in env.items() if not k.startswith("AWS_") or k in (
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION")},
+        quiet=True, timeout=900)
+    output = result.stdout.read()
+    assert result.status == "successful" and result.rc == 0, output[-4000:]
+    after = built.secret("operator-token")
+    assert after["authorization_id"] != before["authorization_id"]
+    assert built.token_works(after["token"]) and built.token_works(before["token"])  # grace period
+    assert before["token"] not in output and after["token"] not in output
+    # The requests were signed with the injected key.
+    assert any(r["operation"] == "UpdateSecretVersionStage" for r in built.sandbox.control.requests(ENV.access_key))
