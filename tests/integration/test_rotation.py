@@ -283,9 +283,11 @@ def test_ansible_runner_job_rotates(built: Built, tmp_path: Path) -> None:
     import ansible_runner
 
     before = built.secret("operator-token")
+    private_data_dir = tmp_path / "runner"
+    private_data_dir.mkdir()
     env = built.runner.env({"AWS_ACCESS_KEY_ID": ENV.access_key, "AWS_SECRET_ACCESS_KEY": "testing"})
     result = ansible_runner.run(
-        private_data_dir=str(tmp_path / "runner"), project_dir=str(REPO), playbook="playbooks/credential_rotation.yml",
+        private_data_dir=str(private_data_dir), project_dir=str(REPO), playbook="playbooks/credential_rotation.yml",
         inventory=str(REPO / "inventories" / "local"),
         extravars={**ENV.extra_vars(), **EXTRA, "aws_access_key": "", "aws_secret_key": "",
                    "rotation_force": True, "rotation_targets": ["operator-token"]},
