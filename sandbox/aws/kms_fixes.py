@@ -1,9 +1,9 @@
 """Corrections to moto's KMS where it differs from AWS.
 
-ScheduleKeyDeletion and CancelKeyDeletion: AWS takes the key's id or its ARN (the botocore model's
-KeyId: "Specify the key ID or key ARN"); moto looks the value up as an id only and answers a key
-ARN with a KeyError (an HTML 500). amazon.aws kms_key (state: absent) sends the ARN, so deleting a
-key found by its alias failed.
+Key ids given as ARNs: AWS's ScheduleKeyDeletion, CancelKeyDeletion, EnableKey and DisableKey take
+a key id or a key ARN; moto 5.2.5 looks the value up as an id only and answers an ARN with a
+KeyError (HTTP 500). amazon.aws kms_key passes the key's ARN, so removing a key (state=absent) and
+bringing back one pending deletion failed against the sandbox.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def apply() -> None:
         return
     from moto.kms.models import KmsBackend
 
-    for name in ("schedule_key_deletion", "cancel_key_deletion"):
+    for name in ("schedule_key_deletion", "cancel_key_deletion", "enable_key", "disable_key"):
         original = getattr(KmsBackend, name)
 
         @functools.wraps(original)
