@@ -8,7 +8,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: timestream_influxdb_limits
-author: ONS data platform engineers
+author:
+  - ONS data platform engineers (@ons-data-platform)
 short_description: The limits Timestream for InfluxDB puts on a new instance, from botocore's service model
 description:
   - Reads the C(CreateDbInstance) input shape of botocore's C(timestream-influxdb) service model, the same
@@ -55,7 +56,7 @@ _raw:
       type: dict
       sample: {min: 20, max: 15360}
     large_storage_types:
-      description: Storage types that need at least O(large_storage_min) GiB.
+      description: Storage types that need at least RV(_raw.large_storage_min) GiB.
       type: list
       elements: str
     large_storage_min:

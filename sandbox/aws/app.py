@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from sandbox.aws import ec2_fixes, secretsmanager_fixes
+from sandbox.aws import ec2_fixes
+from sandbox.aws import kms_fixes
+from sandbox.aws import secretsmanager_fixes
 from sandbox.aws.faults import FaultError, FaultInjector, render
 from sandbox.aws.requestlog import RequestLog, classify
 from sandbox.aws.timestream_influxdb import (
@@ -74,6 +76,7 @@ class SandboxApp:
         )
 
         ec2_fixes.apply()
+        kms_fixes.apply()
         secretsmanager_fixes.apply()
         self.config = LifecycleConfig(delay)
         self.timestream = TimestreamInfluxDBBackend(self.config)
