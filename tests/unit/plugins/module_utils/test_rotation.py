@@ -135,3 +135,68 @@ def test_documented_options_match_the_argument_spec():
     import yaml
     documented = set(yaml.safe_load(mod.DOCUMENTATION)["options"])
     assert documented == set(mod.argument_spec())
+
+
+class FakeSecrets:
+    """Secrets Manager reads only: any other call fails the test (check mode must not write)."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self, stages, tags, created):
+        self.stages, self.tags, self.created = stages, tags, created
+
+    def describe_secret(self, SecretId, aws_retry=None):  # noqa: N803 - boto3's names
+        return {"Name": SecretId, "VersionIdsToStages": self.stages,
+                "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]}
+
+    def list_secret_version_ids(self, SecretId, IncludeDeprecated, aws_retry=None):  # noqa: N803
+        return {"Versions": [{"VersionId": v, "CreatedDate": self.created} for v in self.stages]}
+
+    def __getattr__(self, name):
+        raise AssertionError(f"check mode called {name}")
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = {"secret_id": "p/dev/influxdb/lambda-token", "credential": "token", "url_scheme": "https",
+                       "rotation_period_days": 90, "force": False, "grace_period_seconds": 86400,
+                       "deactivate_old_token": False, "only_resume": False, "metric_namespace": "p/influxdb",
+                       "metric_name": "CredentialAgeDays", "validate_certs": True, "ca_path": None, **params}
+        self.check_mode = True
+        self._diff = True
+        self.no_log_values = set()
+
+    def client(self, *args, **kwargs):
+        raise AssertionError("check mode must not publish the metric")
+
+
+INSTANCE = {"endpoint": "db.example", "port": 8086}
+
+
+@pytest.mark.parametrize("created_days, force, stages, expected_steps", [
+    (100, False, {"v1": ["AWSCURRENT"]}, list(R.STEPS)),                       # due
+    (10, False, {"v1": ["AWSCURRENT"]}, []),                                   # not due
+    (10, True, {"v1": ["AWSCURRENT"]}, list(R.STEPS)),                         # forced
+    (10, False, {"v1": ["AWSCURRENT"], "v2": ["AWSPENDING"]}, list(R.STEPS)),  # half done: finished
+    (10, False, {"v1": ["AWSPREVIOUS"], "v2": ["AWSCURRENT", "AWSPENDING"]}, ["finishSecret"]),
+])
+def test_check_mode_predicts_and_changes_nothing(created_days, force, stages, expected_steps):
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=created_days)
+    rotation = mod.Rotation(FakeModule(force=force), FakeSecrets(stages, {}, created), INSTANCE)
+    result = rotation.run()
+    assert result["steps"] == expected_steps
+    assert result["changed"] is bool(expected_steps) and result["rotated"] is bool(expected_steps)
+    assert result["resumed"] is ("AWSPENDING" in str(stages))
+    assert result["diff"]["before"]["current_version"] == next(v for v, s in stages.items() if "AWSCURRENT" in s)
+
+
+def test_check_mode_reports_expired_old_tokens():
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    tags = {R.RETIRED_TAG: "0a3cbb5dd526a000@1 0a3cbb5dd526b000@99999999999"}
+    rotation = mod.Rotation(FakeModule(), FakeSecrets({"v1": ["AWSCURRENT"]}, tags, created), INSTANCE)
+    result = rotation.run()
+    assert result["deleted_authorization_ids"] == ["0a3cbb5dd526a000"]
+    assert result["changed"] is True and result["rotated"] is False
+    assert result["diff"]["after"]["retired_authorization_ids"] == ["0a3cbb5dd526b000"]
