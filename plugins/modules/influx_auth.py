@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_auth
 short_description: Manage InfluxDB v2 authorizations (API tokens)
@@ -276,15 +272,14 @@ def validate_params(params):
     if not perms and not params.get("all_access"):
         raise InfluxDBModuleError("state=present needs permissions (at least one) or all_access=true")
     for index, perm in enumerate(perms):
-        where = "permissions[%d]" % index
+        where = f"permissions[{index}]"
         if perm.get("name") is not None and perm.get("resource") != "buckets":
-            raise InfluxDBModuleError("%s.name is only supported for resource=buckets; use %s.id for %s"
-                                      % (where, where, perm.get("resource")))
+            raise InfluxDBModuleError(f"{where}.name is only supported for resource=buckets; "
+                                      f"use {where}.id for {perm.get('resource')}")
         if perm.get("id") is not None and not looks_like_id(perm["id"]):
-            raise InfluxDBModuleError("%s.id must be a 16-character hexadecimal InfluxDB id, got %r"
-                                      % (where, perm["id"]))
+            raise InfluxDBModuleError(f"{where}.id must be a 16-character hexadecimal InfluxDB id, got {perm['id']!r}")
         if perm.get("name") is not None and not perm["name"].strip():
-            raise InfluxDBModuleError("%s.name must not be empty" % where)
+            raise InfluxDBModuleError(f"{where}.name must not be empty")
 
 
 def permission_key(perm):
@@ -377,7 +372,7 @@ def normalize(raw):
 
 def public_permissions(perms):
     out = []
-    for key in sorted(set(permission_key(p) for p in perms), key=_sort_key):
+    for key in sorted({permission_key(p) for p in perms}, key=_sort_key):
         action, rtype, rid, org_id = key
         resource = {"type": rtype}
         if rid:
@@ -389,7 +384,7 @@ def public_permissions(perms):
 
 
 def public(auth):
-    return dict((k, v) for k, v in auth.items() if k != "raw_permissions") if auth else {}
+    return {k: v for k, v in auth.items() if k != "raw_permissions"} if auth else {}
 
 
 def predict_new(desired, user_id):
@@ -402,7 +397,7 @@ def predict_new(desired, user_id):
 def diff_view(auth):
     if not auth:
         return {}
-    return dict((k, auth.get(k)) for k in ("description", "status", "user_id", "permissions"))
+    return {k: auth.get(k) for k in ("description", "status", "user_id", "permissions")}
 
 
 def create_body(desired):
@@ -415,7 +410,7 @@ def create_body(desired):
 
 def find_authorizations(conn, org_id, description):
     data = conn.request("GET", "/authorizations", "listing the authorizations of the organization",
-                        query={"orgID": org_id}, permission="read:orgs/%s/authorizations" % org_id) or {}
+                        query={"orgID": org_id}, permission=f"read:orgs/{org_id}/authorizations") or {}
     return [a for a in data.get("authorizations") or []
             if a.get("description") == description and a.get("orgID", org_id) == org_id]
 
@@ -427,24 +422,24 @@ def delete_replaced(conn, old, new, description, write_perm):
     would be in no result) is not left behind, and the description stays unique so a rerun can try again.
     """
     try:
-        conn.request("DELETE", "/authorizations/%s" % old["id"],
-                     "deleting the replaced authorization %r (id %s)" % (description, old["id"]),
+        conn.request("DELETE", f"/authorizations/{old['id']}",
+                     f"deleting the replaced authorization {description!r} (id {old['id']})",
                      permission=write_perm, allow_404=True)
     except InfluxDBModuleError as exc:
         try:
-            conn.request("DELETE", "/authorizations/%s" % new["id"],
-                         "rolling back: deleting the new authorization %r (id %s)" % (description, new["id"]),
+            conn.request("DELETE", f"/authorizations/{new['id']}",
+                         f"rolling back: deleting the new authorization {description!r} (id {new['id']})",
                          permission=write_perm, allow_404=True)
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "Replacing authorization %r failed: %s. Rolling back by deleting the new authorization (id %s) "
-                "failed too: %s. Two authorizations now have this description and the new token is lost: "
-                "delete authorization %s by hand, then run the task again"
-                % (description, exc.msg, new["id"], cleanup.msg, new["id"]), status=exc.status)
+                f"Replacing authorization {description!r} failed: {exc.msg}. Rolling back by deleting the new "
+                f"authorization (id {new['id']}) failed too: {cleanup.msg}. Two authorizations now have this "
+                f"description and the new token is lost: delete authorization {new['id']} by hand, then run the "
+                "task again", status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "Replacing authorization %r failed: %s. Rolled back: the new authorization (id %s) was deleted again; "
-            "the old one (id %s) and its token are unchanged, so the task can be run again"
-            % (description, exc.msg, new["id"], old["id"]), status=exc.status)
+            f"Replacing authorization {description!r} failed: {exc.msg}. Rolled back: the new authorization "
+            f"(id {new['id']}) was deleted again; the old one (id {old['id']}) and its token are unchanged, so the "
+            "task can be run again", status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def run(conn, params, check_mode):
@@ -452,22 +447,23 @@ def run(conn, params, check_mode):
     org = conn.require_org(params.get("org"))
     org_id = org["id"]
     description = params["description"]
-    write_perm = "write:orgs/%s/authorizations" % org_id
+    write_perm = f"write:orgs/{org_id}/authorizations"
 
     matches = find_authorizations(conn, org_id, description)
     if len(matches) > 1:
         raise InfluxDBModuleError(
-            "%d authorizations in organization %r have the description %r (ids %s); descriptions must be unique "
+            f"{len(matches)} authorizations in organization {org.get('name')!r} have the description "
+            f"{description!r} (ids {', '.join(sorted(a.get('id') for a in matches))}); descriptions must be unique "
             "for influx_auth to know which one to manage. Delete the extra ones."
-            % (len(matches), org.get("name"), description, ", ".join(sorted(a.get("id") for a in matches))))
+)
     current = normalize(matches[0]) if matches else {}
 
     if params["state"] == "absent":
         if not current:
             return {"changed": False, "authorization": {}, "replaced": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/authorizations/%s" % current["id"],
-                         "deleting authorization %r" % description, permission=write_perm, allow_404=True)
+            conn.request("DELETE", f"/authorizations/{current['id']}",
+                         f"deleting authorization {description!r}", permission=write_perm, allow_404=True)
         return {"changed": True, "authorization": {}, "replaced": False,
                 "diff": diff_result(diff_view(current), {})}
 
@@ -475,15 +471,15 @@ def run(conn, params, check_mode):
     if params.get("user"):
         user = conn.find_user(params["user"])
         if not user:
-            raise InfluxDBModuleError("user %r not found (or the credentials cannot read it: they need read:users)"
-                                      % params["user"])
+            raise InfluxDBModuleError(f"user {params['user']!r} not found (or the credentials cannot read it: "
+                                      "they need read:users)")
         user_id = user["id"]
 
     def resolve_bucket(name):
         bucket = conn.find_bucket(org_id, name)
         if not bucket:
-            raise InfluxDBModuleError("bucket %r (in permissions) not found in organization %r"
-                                      % (name, org.get("name")))
+            raise InfluxDBModuleError(f"bucket {name!r} (in permissions) not found in organization "
+                                      f"{org.get('name')!r}")
         return bucket["id"]
 
     # An all-access token grants its own user: the user asked for, else the existing token's, else
@@ -501,8 +497,8 @@ def run(conn, params, check_mode):
                         "diff": diff_result(diff_view(current), diff_view(current))}
             after = dict(current, **changes)
             if not check_mode:
-                after = normalize(conn.request("PATCH", "/authorizations/%s" % current["id"],
-                                               "updating authorization %r" % description,
+                after = normalize(conn.request("PATCH", f"/authorizations/{current['id']}",
+                                               f"updating authorization {description!r}",
                                                body=changes, permission=write_perm))
             return {"changed": True, "authorization": public(after), "replaced": False,
                     "diff": diff_result(diff_view(current), diff_view(after))}
@@ -513,7 +509,7 @@ def run(conn, params, check_mode):
     after = predict_new(desired, desired.get("user_id"))
     result = {"changed": True, "replaced": bool(current)}
     if not check_mode:
-        created = conn.request("POST", "/authorizations", "creating authorization %r" % description,
+        created = conn.request("POST", "/authorizations", f"creating authorization {description!r}",
                                body=create_body(desired), permission=write_perm)
         token = (created or {}).get("token")
         after = normalize(created)

@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_dbrp
 short_description: Manage InfluxDB v2 DBRP mappings for InfluxQL clients
@@ -151,7 +147,7 @@ def validate_params(params):
     for option in ("database", "retention_policy"):
         value = params.get(option)
         if value is None or not value.strip():
-            raise InfluxDBModuleError("%s must not be empty" % option)
+            raise InfluxDBModuleError(f"{option} must not be empty")
     if params.get("state", "present") == "present" and not (params.get("bucket") or "").strip():
         raise InfluxDBModuleError("bucket is required with state=present")
 
@@ -216,13 +212,13 @@ def create_body(desired, current=None):
 def diff_view(dbrp):
     if not dbrp:
         return {}
-    return dict((k, dbrp.get(k)) for k in ("database", "retention_policy", "bucket_id", "default"))
+    return {k: dbrp.get(k) for k in ("database", "retention_policy", "bucket_id", "default")}
 
 
 def find_dbrp(conn, org_id, database, retention_policy):
-    data = conn.request("GET", "/dbrps", "listing DBRP mappings of database %r" % database,
+    data = conn.request("GET", "/dbrps", f"listing DBRP mappings of database {database!r}",
                         query={"orgID": org_id, "db": database, "rp": retention_policy},
-                        permission="read:orgs/%s/dbrp" % org_id) or {}
+                        permission=f"read:orgs/{org_id}/dbrp") or {}
     found = [d for d in data.get("content") or []
              if d.get("database") == database and d.get("retention_policy") == retention_policy
              and not d.get("virtual") and d.get("orgID", org_id) == org_id]
@@ -244,25 +240,26 @@ def replace_mapping(conn, current, desired, label, write_perm):
     clients do not lose the database/retention policy.
     """
     org_id = current["org_id"] or desired["org_id"]
-    conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s to replace it" % label,
+    conn.request("DELETE", f"/dbrps/{current['id']}", f"deleting DBRP mapping {label} to replace it",
                  query={"orgID": org_id}, permission=write_perm, allow_404=True)
     try:
-        return normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
+        return normalize(unwrap(conn.request("POST", "/dbrps", f"creating DBRP mapping {label}",
                                              body=create_body(desired, current), permission=write_perm)))
     except InfluxDBModuleError as exc:
         try:
             restored = normalize(unwrap(conn.request(
-                "POST", "/dbrps", "recreating the previous DBRP mapping %s" % label,
+                "POST", "/dbrps", f"recreating the previous DBRP mapping {label}",
                 body=restore_body(dict(current, org_id=org_id)), permission=write_perm)))
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "Replacing DBRP mapping %s failed: %s. The old mapping (to bucket %s) had been deleted and "
-                "recreating it failed too: %s. InfluxQL clients of %s have no mapping now; run the task again"
-                % (label, exc.msg, current["bucket_id"], cleanup.msg, label), status=exc.status)
+                f"Replacing DBRP mapping {label} failed: {exc.msg}. The old mapping (to bucket "
+                f"{current['bucket_id']}) had been deleted and recreating it failed too: {cleanup.msg}. InfluxQL "
+                f"clients of {label} have no mapping now; run the task again",
+                status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "Replacing DBRP mapping %s failed: %s. The previous mapping (to bucket %s) was recreated (new id %s), "
-            "so InfluxQL clients keep it" % (label, exc.msg, current["bucket_id"], restored.get("id")),
-            status=exc.status)
+            f"Replacing DBRP mapping {label} failed: {exc.msg}. The previous mapping (to bucket "
+            f"{current['bucket_id']}) was recreated (new id {restored.get('id')}), so InfluxQL clients keep it",
+            status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def run(conn, params, check_mode):
@@ -270,21 +267,21 @@ def run(conn, params, check_mode):
     org = conn.require_org(params.get("org"))
     org_id = org["id"]
     database, rp = params["database"], params["retention_policy"]
-    label = "%s/%s" % (database, rp)
-    write_perm = "write:orgs/%s/dbrp" % org_id
+    label = f"{database}/{rp}"
+    write_perm = f"write:orgs/{org_id}/dbrp"
     current = normalize(find_dbrp(conn, org_id, database, rp))
 
     if params["state"] == "absent":
         if not current:
             return {"changed": False, "dbrp": {}, "replaced": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s" % label,
+            conn.request("DELETE", f"/dbrps/{current['id']}", f"deleting DBRP mapping {label}",
                          query={"orgID": org_id}, permission=write_perm, allow_404=True)
         return {"changed": True, "dbrp": {}, "replaced": False, "diff": diff_result(diff_view(current), {})}
 
     bucket = conn.find_bucket(org_id, params["bucket"])
     if not bucket:
-        raise InfluxDBModuleError("bucket %r not found in organization %r" % (params["bucket"], org.get("name")))
+        raise InfluxDBModuleError(f"bucket {params['bucket']!r} not found in organization {org.get('name')!r}")
     desired = desired_state(params, org_id, bucket["id"])
 
     replace, changes = (False, {}) if not current else compare(current, desired)
@@ -296,12 +293,12 @@ def run(conn, params, check_mode):
     if not check_mode:
         if current and not replace:
             after = normalize(unwrap(conn.request(
-                "PATCH", "/dbrps/%s" % current["id"], "updating DBRP mapping %s" % label,
+                "PATCH", f"/dbrps/{current['id']}", f"updating DBRP mapping {label}",
                 query={"orgID": org_id}, body=changes, permission=write_perm)))
         elif current:
             after = replace_mapping(conn, current, desired, label, write_perm)
         else:
-            after = normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
+            after = normalize(unwrap(conn.request("POST", "/dbrps", f"creating DBRP mapping {label}",
                                                   body=create_body(desired), permission=write_perm)))
     return {"changed": True, "dbrp": after, "replaced": bool(current) and replace,
             "diff": diff_result(diff_view(current), diff_view(after))}

@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_org
 short_description: Manage InfluxDB v2 organizations
@@ -160,7 +156,7 @@ def create_body(desired):
 
 
 def diff_view(org):
-    return dict((k, org.get(k)) for k in ("name", "description")) if org else {}
+    return {k: org.get(k) for k in ("name", "description")} if org else {}
 
 
 def run(conn, params, check_mode):
@@ -173,15 +169,15 @@ def run(conn, params, check_mode):
         if not current:
             return {"changed": False, "org": {}, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/orgs/%s" % current["id"], "deleting organization %r" % name,
-                         permission="write:orgs/%s" % current["id"], allow_404=True)
+            conn.request("DELETE", f"/orgs/{current['id']}", f"deleting organization {name!r}",
+                         permission=f"write:orgs/{current['id']}", allow_404=True)
         return {"changed": True, "org": {}, "diff": diff_result(diff_view(current), {})}
 
     desired = desired_state(params)
     if not current:
         after = predict({}, desired, {})
         if not check_mode:
-            after = normalize(conn.request("POST", "/orgs", "creating organization %r" % name,
+            after = normalize(conn.request("POST", "/orgs", f"creating organization {name!r}",
                                            body=create_body(desired), permission="write:orgs"))
         return {"changed": True, "org": after, "diff": diff_result({}, diff_view(after))}
 
@@ -190,8 +186,8 @@ def run(conn, params, check_mode):
         return {"changed": False, "org": current, "diff": diff_result(diff_view(current), diff_view(current))}
     after = predict(current, desired, changes)
     if not check_mode:
-        after = normalize(conn.request("PATCH", "/orgs/%s" % current["id"], "updating organization %r" % name,
-                                       body=dict(changes), permission="write:orgs/%s" % current["id"]))
+        after = normalize(conn.request("PATCH", f"/orgs/{current['id']}", f"updating organization {name!r}",
+                                       body=dict(changes), permission=f"write:orgs/{current['id']}"))
     return {"changed": True, "org": after, "diff": diff_result(diff_view(current), diff_view(after))}
 
 

@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_user
 short_description: Manage InfluxDB v2 users
@@ -151,10 +147,10 @@ def validate_params(params):
     if password is None:
         return
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InfluxDBModuleError("user_password must be at least %d characters long" % MIN_PASSWORD_LENGTH)
+        raise InfluxDBModuleError(f"user_password must be at least {MIN_PASSWORD_LENGTH} characters long")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        raise InfluxDBModuleError("user_password must be at most %d characters long (%d bytes in UTF-8), which is "
-                                  "the most InfluxDB accepts" % (MAX_PASSWORD_BYTES, MAX_PASSWORD_BYTES))
+        raise InfluxDBModuleError(f"user_password must be at most {MAX_PASSWORD_BYTES} characters long "
+                                  f"({MAX_PASSWORD_BYTES} bytes in UTF-8), which is the most InfluxDB accepts")
 
 
 def normalize(raw):
@@ -217,8 +213,8 @@ def run(conn, params, check_mode):
         if not current:
             return {"changed": False, "user": {}, "password_changed": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/users/%s" % current["id"], "deleting user %r" % name,
-                         permission="write:users/%s" % current["id"], allow_404=True)
+            conn.request("DELETE", f"/users/{current['id']}", f"deleting user {name!r}",
+                         permission=f"write:users/{current['id']}", allow_404=True)
         return {"changed": True, "user": {}, "password_changed": False,
                 "diff": diff_result(diff_view(current), {})}
 
@@ -232,7 +228,7 @@ def run(conn, params, check_mode):
         after = predict({}, desired, {})
         if not check_mode:
             body = {"name": name, "status": desired.get("status") or "active"}
-            after = normalize(conn.request("POST", "/users", "creating user %r" % name, body=body,
+            after = normalize(conn.request("POST", "/users", f"creating user {name!r}", body=body,
                                            permission="write:users"))
             if set_password:
                 _set_password_of_new_user(conn, after, params["user_password"])
@@ -247,8 +243,8 @@ def run(conn, params, check_mode):
     if not check_mode:
         if changes:
             body = {"name": name, "status": changes["status"]}
-            after = normalize(conn.request("PATCH", "/users/%s" % current["id"], "updating user %r" % name,
-                                           body=body, permission="write:users/%s" % current["id"]))
+            after = normalize(conn.request("PATCH", f"/users/{current['id']}", f"updating user {name!r}",
+                                           body=body, permission=f"write:users/{current['id']}"))
         if set_password:
             _set_password(conn, current, params["user_password"])
     return {"changed": True, "user": after, "password_changed": set_password,
@@ -257,8 +253,8 @@ def run(conn, params, check_mode):
 
 
 def _set_password(conn, user, password):
-    conn.request("POST", "/users/%s/password" % user["id"], "setting the password of user %r" % user["name"],
-                 body={"password": password}, permission="write:users/%s" % user["id"])
+    conn.request("POST", f"/users/{user['id']}/password", f"setting the password of user {user['name']!r}",
+                 body={"password": password}, permission=f"write:users/{user['id']}")
 
 
 def _set_password_of_new_user(conn, user, password):
@@ -271,16 +267,17 @@ def _set_password_of_new_user(conn, user, password):
         _set_password(conn, user, password)
     except InfluxDBModuleError as exc:
         try:
-            conn.request("DELETE", "/users/%s" % user["id"], "deleting user %r again" % user["name"],
-                         permission="write:users/%s" % user["id"], allow_404=True)
+            conn.request("DELETE", f"/users/{user['id']}", f"deleting user {user['name']!r} again",
+                         permission=f"write:users/{user['id']}", allow_404=True)
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "%s. User %r (id %s) was created without a password, and deleting it again failed too: %s. "
-                "Delete the user (or set its password) before running the task again"
-                % (exc.msg, user["name"], user["id"], cleanup.msg), status=exc.status)
+                f"{exc.msg}. User {user['name']!r} (id {user['id']}) was created without a password, and deleting "
+                f"it again failed too: {cleanup.msg}. "
+                "Delete the user (or set its password) before running the task again",
+                status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "%s. User %r was created, then deleted again so that it is not left without a password; "
-            "nothing was changed" % (exc.msg, user["name"]), status=exc.status)
+            f"{exc.msg}. User {user['name']!r} was created, then deleted again so that it is not left without a "
+            "password; nothing was changed", status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def main():

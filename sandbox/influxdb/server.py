@@ -53,6 +53,8 @@ from .storage import Store, StoreError, now_ns, rfc3339
 VERSION = "v2.7.11"
 COMMIT = "fbf5d4ab5e"
 DEFAULT_MAX_BODY = 25_000_000
+#: Sent with every response, as InfluxDB OSS 2.x does.
+VERSION_HEADERS = (("X-Influxdb-Version", VERSION), ("X-Influxdb-Build", "OSS"))
 API = "/api/v2"
 
 
@@ -603,7 +605,7 @@ class InfluxServer:
 
     # -- system endpoints -----------------------------------------------------------------
     def h_ping(self, req: Request) -> Response:
-        return no_content([("X-Influxdb-Version", VERSION), ("X-Influxdb-Build", "OSS")])
+        return no_content(list(VERSION_HEADERS))
 
     def h_health(self, req: Request) -> Response:
         return json_response(200, {"name": "influxdb", "message": "ready for queries and writes",
@@ -1515,6 +1517,9 @@ class _Handler(BaseHTTPRequestHandler):
                 resp = self.app.dispatch(req)
             except Exception as exc:  # noqa: BLE001 - a server answers 500, it does not die
                 resp = json_response(500, {"code": "internal error", "message": f"{type(exc).__name__}: {exc}"})
+        # InfluxDB names itself on every response (clients such as influxdb-client's ping/version read these)
+        names = {k.lower() for k, _v in resp.headers}
+        resp.headers = list(resp.headers) + [(k, v) for k, v in VERSION_HEADERS if k.lower() not in names]
         for observer in list(self.app.observers):
             try:
                 observer(req, resp)
