@@ -363,6 +363,7 @@ class InfluxServer:
         route("POST", API + "/write", self.h_write)
         route("POST", "/write", self.h_write_v1, True)
         route("POST", API + "/query", self.h_query)
+        route("POST", API + "/query/ast", self.h_query_ast)
         route("POST", API + "/delete", self.h_delete)
         return R
 
@@ -1438,6 +1439,27 @@ class InfluxServer:
             message = getattr(exc, "message", None) or str(exc)
             raise ApiError(status, code if status != 500 else "internal error", message) from None
         return Response(200, text.encode("utf-8"), QUERY_CONTENT_TYPE)
+
+
+    def h_query_ast(self, req: Request) -> Response:
+        """``POST /api/v2/query/ast``: the Flux AST of a query (syntax only: names are not checked)."""
+        self.active(req)
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, "invalid", f"invalid json: {exc}") from None
+        query = body.get("query")
+        if not isinstance(query, str):
+            raise ApiError(400, "invalid", "query is required")
+        from . import flux, flux_ast
+
+        try:
+            ast = flux_ast.parse_to_ast(query)
+        except flux.FluxError as exc:
+            raise ApiError(400, "invalid", getattr(exc, "message", None) or str(exc)) from None
+        return json_response(200, {"ast": ast})
 
 
 # InfluxDB itself answers "text/csv; charset=utf-8" (flux csv.MultiResultEncoder.ContentType);
