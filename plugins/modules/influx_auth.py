@@ -22,7 +22,8 @@ description:
     task with C(no_log) set to V(true) and store the token at once, for example in AWS Secrets Manager; it cannot be
     read back later.
   - With O(username) and O(password) (the connection options), a fresh Timestream for InfluxDB instance can
-    be reached with the credentials from its auth-parameters secret and a first all-access token created
+    be reached with the credentials from its auth-parameters secret (read them with
+    M(ons.timestream_influxdb.timestream_influxdb_auth_parameters_info)) and a first all-access token created
     with O(all_access=true).
 author:
   - ONS data platform engineers (@ons-data-platform)
@@ -89,6 +90,10 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_auth_parameters_info
+  - module: ons.timestream_influxdb.influx_user
+  - module: ons.timestream_influxdb.influx_bucket
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -99,15 +104,33 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: First all-access token of a new Timestream for InfluxDB instance, signing in with its admin user
+# The admin user of a new Timestream for InfluxDB instance is in the instance's auth-parameters secret.
+# timestream_influxdb_auth_parameters_info reads it by instance name with the usual AWS options
+# (module_defaults for group/ons.timestream_influxdb.aws reach it; they do not reach lookups).
+- name: Auth parameters of the instance (the result holds the admin password)
+  ons.timestream_influxdb.timestream_influxdb_auth_parameters_info:
+    name: ons-metrics
+    region: eu-west-2
+  register: auth
+  no_log: true
+
+- name: First all-access token of the instance, signing in with its admin user
   ons.timestream_influxdb.influx_auth:
-    url: "https://{{ instance.endpoint }}:8086"
-    username: "{{ auth_secret.username }}"
-    password: "{{ auth_secret.password }}"
-    org: "{{ auth_secret.organization }}"
+    url: "https://{{ auth.instance.endpoint }}:{{ auth.instance.port }}"
+    username: "{{ auth.auth_parameters.username }}"
+    password: "{{ auth.auth_parameters.password }}"
+    org: "{{ auth.auth_parameters.organization }}"
     description: ansible all-access
     all_access: true
   register: admin_token
+  no_log: true
+
+# The same secret through the amazon.aws lookup: its AWS options are repeated (module_defaults do not
+# reach lookups) and its value is a JSON string, so it needs from_json.
+- name: Auth parameters through the lookup
+  ansible.builtin.set_fact:
+    auth_parameters: >-
+      {{ lookup('amazon.aws.secretsmanager_secret', auth.secret_arn, region='eu-west-2') | from_json }}
   no_log: true
 
 - name: Write-only token for the ingest Lambda functions

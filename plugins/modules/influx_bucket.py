@@ -46,6 +46,10 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.influx_dbrp
+  - module: ons.timestream_influxdb.influx_auth
+  - module: ons.timestream_influxdb.influx_org
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
