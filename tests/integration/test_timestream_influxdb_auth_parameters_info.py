@@ -54,6 +54,9 @@ def test_auth_parameters_by_name_sign_in_to_the_instance(aws_sandbox, aws_vpc, t
                                                                   "by_id is not changed"]}},
             {"name": "typo", FQ + "timestream_influxdb_auth_parameters_info": {"name": name + "x"},
              "ignore_errors": True},
+            {"name": "region typo", FQ + "timestream_influxdb_auth_parameters_info": {"name": name,
+                                                                                      "region": "eu-west2"},
+             "ignore_errors": True},
         ]
         r = run_playbook(tmp_path, tasks=tasks, module_defaults=defaults, verbosity=2,
                          extra_vars={"expected_password": PASSWORD})
@@ -73,5 +76,11 @@ def test_auth_parameters_by_name_sign_in_to_the_instance(aws_sandbox, aws_vpc, t
         assert typo["failed"] is True
         assert typo["msg"] == (f"No Timestream for InfluxDB instance named '{name}x' exists in region "
                                f"{aws_sandbox.region} (check name and region)")
+        # the sandbox answers a region that does not exist as AWS does, and the module passes it on
+        typo = r.task("region typo")
+        assert typo["failed"] is True
+        assert typo["msg"] == ("Failed to list Timestream for InfluxDB instances (ListDbInstances): An error occurred "
+                               "(InvalidSignatureException) when calling the ListDbInstances operation: Credential "
+                               "should be scoped to a valid region, not 'eu-west2'.")
     finally:
         ts.delete_db_instance(identifier=instance["id"])
