@@ -258,6 +258,7 @@ ALL_ACCESS_TYPES = [t for t in RESOURCE_TYPES if t not in UNSCOPED_TYPES]
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         description=dict(type="str", required=True),
         user=dict(type="str"),
@@ -278,6 +279,7 @@ def argument_spec():
 
 
 def module_kwargs():
+    """Keyword arguments for ``AnsibleModule``."""
     return influxdb_module_kwargs(argument_spec())
 
 
@@ -312,10 +314,12 @@ def permission_key(perm):
 
 
 def permission_set(perms):
+    """The permissions as a set of ``permission_key`` tuples (order does not matter)."""
     return frozenset(permission_key(p) for p in perms or [])
 
 
 def api_permission(action, rtype, org_id, rid=None):
+    """One permission as the API takes it; orgs, users and instance permissions carry no orgID."""
     resource = {"type": rtype}
     if rid:
         resource["id"] = rid
@@ -355,6 +359,7 @@ def _sort_key(key):
 
 
 def desired_state(params, org_id, user_id, permissions):
+    """The authorization the task asks for; a None ``status``/``user_id`` is not managed."""
     return {
         "description": params["description"],
         "org_id": org_id,
@@ -394,6 +399,7 @@ def normalize(raw):
 
 
 def public_permissions(perms):
+    """The permissions as returned: sorted, deduplicated, snake_case keys."""
     out = []
     for key in sorted({permission_key(p) for p in perms}, key=_sort_key):
         action, rtype, rid, org_id = key
@@ -407,10 +413,12 @@ def public_permissions(perms):
 
 
 def public(auth):
+    """The authorization as returned (without the raw permissions used for comparing)."""
     return {k: v for k, v in auth.items() if k != "raw_permissions"} if auth else {}
 
 
 def predict_new(desired, user_id):
+    """The authorization a create would make (its id unknown until then)."""
     return {"id": None, "description": desired["description"], "status": desired.get("status") or "active",
             "org_id": desired["org_id"], "user_id": user_id, "user": None,
             "permissions": public_permissions(desired["permissions"]),
@@ -418,12 +426,14 @@ def predict_new(desired, user_id):
 
 
 def diff_view(auth):
+    """The authorization as ``--diff`` shows it (never a token)."""
     if not auth:
         return {}
     return {k: auth.get(k) for k in ("description", "status", "user_id", "permissions")}
 
 
 def create_body(desired):
+    """The POST /api/v2/authorizations body."""
     body = {"orgID": desired["org_id"], "description": desired["description"],
             "status": desired.get("status") or "active", "permissions": desired["permissions"]}
     if desired.get("user_id"):
@@ -432,6 +442,7 @@ def create_body(desired):
 
 
 def find_authorizations(conn, org_id, description):
+    """The organization's authorizations with this description (normally one, or none)."""
     data = conn.request("GET", "/authorizations", "listing the authorizations of the organization",
                         query={"orgID": org_id}, permission=f"read:orgs/{org_id}/authorizations") or {}
     return [a for a in data.get("authorizations") or []
@@ -466,6 +477,19 @@ def delete_replaced(conn, old, new, description, write_perm):
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``authorization``, ``replaced``, ``token`` when created, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     org = conn.require_org(params.get("org"))
     org_id = org["id"]
@@ -477,8 +501,7 @@ def run(conn, params, check_mode):
         raise InfluxDBModuleError(
             f"{len(matches)} authorizations in organization {org.get('name')!r} have the description "
             f"{description!r} (ids {', '.join(sorted(a.get('id') for a in matches))}); descriptions must be unique "
-            "for influx_auth to know which one to manage. Delete the extra ones."
-)
+            "for influx_auth to know which one to manage. Delete the extra ones.")
     current = normalize(matches[0]) if matches else {}
 
     if params["state"] == "absent":

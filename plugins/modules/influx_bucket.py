@@ -161,6 +161,7 @@ MIN_DURATION = 3600
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         description=dict(type="str"),
@@ -256,6 +257,7 @@ def _retention_rules(retention, shard):
 
 
 def create_body(desired):
+    """The POST /api/v2/buckets body."""
     body = {"orgID": desired["org_id"], "name": desired["name"]}
     if desired.get("description") is not None:
         body["description"] = desired["description"]
@@ -267,6 +269,7 @@ def create_body(desired):
 
 
 def patch_body(current, changes):
+    """The PATCH /api/v2/buckets/<id> body: only what changes."""
     body = {}
     if "description" in changes:
         body["description"] = changes["description"]

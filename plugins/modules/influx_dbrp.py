@@ -132,6 +132,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb i
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         database=dict(type="str", required=True),
         retention_policy=dict(type="str", default="autogen"),
@@ -142,10 +143,12 @@ def argument_spec():
 
 
 def module_kwargs():
+    """Keyword arguments for ``AnsibleModule``."""
     return influxdb_module_kwargs(argument_spec(), required_if=[["state", "present", ["bucket"]]])
 
 
 def validate_params(params):
+    """Check the options before any request; raises InfluxDBModuleError naming the bad one."""
     for option in ("database", "retention_policy"):
         value = params.get(option)
         if value is None or not value.strip():
@@ -162,6 +165,7 @@ def unwrap(data):
 
 
 def normalize(raw):
+    """The API's mapping as this module's return value (``{}`` for none)."""
     if not raw:
         return {}
     return {
@@ -175,6 +179,7 @@ def normalize(raw):
 
 
 def desired_state(params, org_id, bucket_id):
+    """The mapping the task asks for; a None ``default`` is not managed."""
     return {"database": params["database"], "retention_policy": params["retention_policy"], "org_id": org_id,
             "bucket_id": bucket_id, "default": params.get("default")}
 
@@ -189,6 +194,7 @@ def compare(current, desired):
 
 
 def predict(current, desired, changes, replace):
+    """The mapping as it will be once created, replaced or updated."""
     if current and not replace:
         after = dict(current)
         after.update(changes)
@@ -201,6 +207,7 @@ def predict(current, desired, changes, replace):
 
 
 def create_body(desired, current=None):
+    """The POST /api/v2/dbrps body (an existing mapping's ``default`` kept when the task sets none)."""
     body = {"orgID": desired["org_id"], "bucketID": desired["bucket_id"], "database": desired["database"],
             "retention_policy": desired["retention_policy"]}
     default = desired.get("default")
@@ -212,12 +219,14 @@ def create_body(desired, current=None):
 
 
 def diff_view(dbrp):
+    """The mapping as ``--diff`` shows it."""
     if not dbrp:
         return {}
     return {k: dbrp.get(k) for k in ("database", "retention_policy", "bucket_id", "default")}
 
 
 def find_dbrp(conn, org_id, database, retention_policy):
+    """The organization's (non-virtual) mapping of this database and retention policy, or None."""
     data = conn.request("GET", "/dbrps", f"listing DBRP mappings of database {database!r}",
                         query={"orgID": org_id, "db": database, "rp": retention_policy},
                         permission=f"read:orgs/{org_id}/dbrp") or {}
@@ -265,6 +274,19 @@ def replace_mapping(conn, current, desired, label, write_perm):
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``dbrp``, ``replaced``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     org = conn.require_org(params.get("org"))
     org_id = org["id"]

@@ -106,6 +106,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb i
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         description=dict(type="str"),
@@ -114,11 +115,13 @@ def argument_spec():
 
 
 def validate_params(params):
+    """Check the options before any request; raises InfluxDBModuleError naming the bad one."""
     if not (params.get("name") or "").strip():
         raise InfluxDBModuleError("name must not be empty")
 
 
 def normalize(raw):
+    """The API's organization as this module's return value (``{}`` for none)."""
     if not raw:
         return {}
     return {
@@ -132,10 +135,12 @@ def normalize(raw):
 
 
 def desired_state(params):
+    """The organization the task asks for; a None ``description`` is not managed."""
     return {"name": params["name"], "description": params.get("description")}
 
 
 def compare(current, desired):
+    """The fields whose wanted value differs from the current one."""
     changes = {}
     if desired.get("description") is not None and desired["description"] != current.get("description", ""):
         changes["description"] = desired["description"]
@@ -143,6 +148,7 @@ def compare(current, desired):
 
 
 def predict(current, desired, changes):
+    """The organization as it will be once created or updated."""
     if current:
         after = dict(current)
         after.update(changes)
@@ -152,6 +158,7 @@ def predict(current, desired, changes):
 
 
 def create_body(desired):
+    """The POST /api/v2/orgs body."""
     body = {"name": desired["name"]}
     if desired.get("description") is not None:
         body["description"] = desired["description"]
@@ -159,10 +166,24 @@ def create_body(desired):
 
 
 def diff_view(org):
+    """The organization as ``--diff`` shows it."""
     return {k: org.get(k) for k in ("name", "description")} if org else {}
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``org``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     name = params["name"]
     # exact name only: an id given as the name must not match another organization

@@ -134,6 +134,7 @@ MAX_PASSWORD_BYTES = 72
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         status=dict(type="str", choices=["active", "inactive"]),
@@ -144,6 +145,7 @@ def argument_spec():
 
 
 def validate_params(params):
+    """Check the options before any request (the password's length too); raises naming the bad one."""
     if not (params.get("name") or "").strip():
         raise InfluxDBModuleError("name must not be empty")
     password = params.get("user_password")
@@ -157,16 +159,19 @@ def validate_params(params):
 
 
 def normalize(raw):
+    """The API's user as this module's return value (``{}`` for none); never a password."""
     if not raw:
         return {}
     return {"id": raw.get("id"), "name": raw.get("name"), "status": raw.get("status", "active")}
 
 
 def desired_state(params):
+    """The user the task asks for; a None ``status`` is not managed."""
     return {"name": params["name"], "status": params.get("status")}
 
 
 def compare(current, desired):
+    """The fields whose wanted value differs from the current one."""
     changes = {}
     if desired.get("status") is not None and desired["status"] != current.get("status"):
         changes["status"] = desired["status"]
@@ -189,6 +194,7 @@ def password_needs_setting(current, params, password_matches=None):
 
 
 def predict(current, desired, changes):
+    """The user as it will be once created or updated."""
     if current:
         after = dict(current)
         after.update(changes)
@@ -197,6 +203,7 @@ def predict(current, desired, changes):
 
 
 def diff_view(user, password_changed=False, side="before"):
+    """The user as ``--diff`` shows it: a changed password is named, never shown."""
     if not user:
         return {}
     view = {"name": user.get("name"), "status": user.get("status")}
@@ -206,6 +213,19 @@ def diff_view(user, password_changed=False, side="before"):
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``user``, ``password_changed``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     name = params["name"]
     current = normalize(conn.find_user(name))
@@ -256,6 +276,7 @@ def run(conn, params, check_mode):
 
 
 def _set_password(conn, user, password):
+    """POST /api/v2/users/<id>/password."""
     conn.request("POST", f"/users/{user['id']}/password", f"setting the password of user {user['name']!r}",
                  body={"password": password}, permission=f"write:users/{user['id']}")
 
