@@ -136,11 +136,6 @@ instance:
 import json
 from typing import Any, Dict, Optional
 
-try:
-    import botocore  # noqa: F401 - AnsibleAWSModule reports a missing botocore
-except ImportError:
-    pass
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 
 VPC_NAME = "ons-data-platform-dev-vpc"
 TOKEN_SECRET = "ons-data-platform/dev/influxdb/operator-token"
+FQ_BUCKET = "ons.timestream_influxdb.influx_bucket"
 
 
 def documented_block(document: str, marker: str) -> str:
@@ -200,3 +201,41 @@ def test_influx_auth_examples_show_both_ways():
                            "ons.timestream_influxdb.influx_auth", "ansible.builtin.set_fact"]
     assert all(examples[i].get("no_log") is True for i in range(3))
     assert "| from_json" in examples[2]["ansible.builtin.set_fact"]["auth_parameters"]
+
+
+def test_sandbox_tls_as_the_readme_says(tmp_path, monkeypatch):
+    """SANDBOX_INFLUXDB_TLS=1 makes the instances' InfluxDB speak HTTPS, verified with <state>/influxdb/tls/ca.pem;
+    http:// then fails and https:// with that CA works, as the README says."""
+    from tests.conftest import _start_sandbox, _stop_process
+
+    readme = (REPO / "README.md").read_text()
+    assert "SANDBOX_INFLUXDB_TLS=1" in readme and "ca_path: .sandbox/influxdb/tls/ca.pem" in readme
+    monkeypatch.setenv("SANDBOX_INFLUXDB_TLS", "1")
+    state = tmp_path / "state"
+    state.mkdir()
+    proc, endpoint, _log = _start_sandbox(state)
+    try:
+        from sandbox.client import boto3_client
+
+        ec2, ts = boto3_client(endpoint, "ec2"), boto3_client(endpoint, "timestream-influxdb")
+        vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
+        sg = ec2.create_security_group(GroupName="tls", Description="tls", VpcId=vpc_id)["GroupId"]
+        instance = ts.create_db_instance(
+            name="tls-docs", password="TlsDocs12345", organization="ons", bucket="telemetry",
+            dbInstanceType="db.influx.medium", allocatedStorage=20, vpcSubnetIds=[subnet["SubnetId"]],
+            vpcSecurityGroupIds=[sg])
+        live = wait_for_db_instance(ts, instance["id"], "AVAILABLE")
+        ca_path = state / "influxdb" / "tls" / "ca.pem"
+        assert ca_path.is_file()
+        host = f"{live['endpoint']}:{live['port']}"
+        sign_in = {"username": "admin", "password": "TlsDocs12345", "org": "ons", "name": "over-tls"}
+        tasks = [
+            {"name": "https", FQ_BUCKET: dict(sign_in, url=f"https://{host}", ca_path=str(ca_path))},
+            {"name": "http", FQ_BUCKET: dict(sign_in, url=f"http://{host}"), "ignore_errors": True},
+        ]
+        r = run_playbook(tmp_path, tasks=tasks)
+        assert r.task("https").get("failed") is not True and r.task("https")["changed"] is True, r.stdout[-3000:]
+        assert r.task("http")["failed"] is True
+    finally:
+        _stop_process(proc)
