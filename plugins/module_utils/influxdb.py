@@ -17,17 +17,22 @@ Nothing here calls ``exit_json`` or ``fail_json`` except ``run_module``, the one
 ``main()`` hands its work to: all other functions return values or raise.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
 import traceback
 import warnings
-from collections.abc import Callable, Mapping
 from typing import Any
+from typing import Callable
+from typing import Dict
+from typing import List
+from typing import Mapping
+from typing import Optional
+from typing import Tuple
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import missing_required_lib
 
 INFLUXDB_CLIENT_IMPORT_ERROR = None
 try:
@@ -82,8 +87,8 @@ class InfluxDBModuleError(Exception):
     behind the failure; ``result()`` turns them into ``fail_json`` keys.
     """
 
-    def __init__(self, msg: str, status: int | None = None, details: dict[str, Any] | None = None,
-                 response: dict[str, Any] | None = None, cause: BaseException | None = None) -> None:
+    def __init__(self, msg: str, status: Optional[int] = None, details: Optional[Dict[str, Any]] = None,
+                 response: Optional[Dict[str, Any]] = None, cause: Optional[BaseException] = None) -> None:
         super().__init__(msg)
         self.msg = msg
         self.status = status
@@ -91,14 +96,14 @@ class InfluxDBModuleError(Exception):
         self.response = response
         self.cause = cause
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Dict[str, Any]:
         """The keys ``fail_json`` gets besides ``msg``; keys that would carry nothing are left out.
 
         Returns:
             dict: ``status`` (int), ``response`` (dict) and ``error`` (``{type, message}`` of the exception
             behind the failure) when known, plus ``details``.
         """
-        out: dict[str, Any] = {}
+        out: Dict[str, Any] = {}
         if self.status is not None:
             out["status"] = self.status
         if self.response:
@@ -109,7 +114,7 @@ class InfluxDBModuleError(Exception):
         return out
 
 
-def describe_exception(exc: BaseException) -> dict[str, str]:
+def describe_exception(exc: BaseException) -> Dict[str, str]:
     """The type and message of an exception, for a failure's ``error`` key.
 
     influxdb-client's ``ApiException`` prints every response header (the session cookie included),
@@ -131,7 +136,7 @@ def describe_exception(exc: BaseException) -> dict[str, str]:
     return {"type": kind, "message": message}
 
 
-def influxdb_argument_spec() -> dict[str, dict[str, Any]]:
+def influxdb_argument_spec() -> Dict[str, Dict[str, Any]]:
     """The connection options every influx_* module accepts (documented by the doc fragment).
 
     Returns:
@@ -150,8 +155,8 @@ def influxdb_argument_spec() -> dict[str, dict[str, Any]]:
     )
 
 
-def influxdb_module_kwargs(argument_spec: dict[str, Any] | None = None, mutually_exclusive: list | None = None,
-                           required_together: list | None = None, **kwargs: Any) -> dict[str, Any]:
+def influxdb_module_kwargs(argument_spec: Optional[Dict[str, Any]] = None, mutually_exclusive: Optional[list] = None,
+                           required_together: Optional[list] = None, **kwargs: Any) -> Dict[str, Any]:
     """Keyword arguments for ``AnsibleModule`` with the connection options merged in.
 
     ``token`` and ``username``/``password`` are mutually exclusive when both are given in the task;
@@ -179,7 +184,7 @@ def influxdb_module_kwargs(argument_spec: dict[str, Any] | None = None, mutually
     return result
 
 
-def resolve_credentials(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, Any]:
+def resolve_credentials(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> Tuple[str, Any]:
     """The credentials to use: an explicit ``token`` wins, then ``username``/``password``, then ``INFLUX_TOKEN``.
 
     Parameters:
@@ -235,7 +240,7 @@ def validate_connection_params(params: Mapping[str, Any]) -> None:
         raise InfluxDBModuleError(f"ca_path {ca_path} does not exist or is not a file")
 
 
-def looks_like_id(value: str | None) -> bool:
+def looks_like_id(value: Optional[str]) -> bool:
     """Whether ``value`` has the form of an InfluxDB resource id (16 lower-case hex digits)."""
     return bool(value) and bool(_ID_RE.match(value))
 
@@ -244,14 +249,14 @@ def looks_like_id(value: str | None) -> bool:
 # Error translation
 # --------------------------------------------------------------------------------------------
 
-def _body_text(exc: BaseException) -> str | None:
+def _body_text(exc: BaseException) -> Optional[str]:
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     return body or None
 
 
-def _api_body(exc: BaseException) -> dict[str, Any] | None:
+def _api_body(exc: BaseException) -> Optional[Dict[str, Any]]:
     """The error body InfluxDB sent as a dict, or None (no body, not JSON, not an object)."""
     body = _body_text(exc)
     if not body:
@@ -308,7 +313,7 @@ def _api_message(exc: BaseException) -> str:
     return str(getattr(exc, "reason", "") or "")
 
 
-def response_details(exc: BaseException) -> dict[str, Any] | None:
+def response_details(exc: BaseException) -> Optional[Dict[str, Any]]:
     """What InfluxDB answered, for a failure's ``response`` key; None when there was no answer.
 
     Parameters:
@@ -320,7 +325,7 @@ def response_details(exc: BaseException) -> dict[str, Any] | None:
     """
     if not isinstance(exc, ApiException) or not getattr(exc, "status", None):
         return None
-    out: dict[str, Any] = {"status": exc.status}
+    out: Dict[str, Any] = {"status": exc.status}
     if getattr(exc, "reason", None):
         out["reason"] = str(exc.reason)
     headers = getattr(exc, "headers", None) or {}
@@ -364,7 +369,7 @@ def _tls_error(url: str, action: str, reason: str, validate_certs: bool, exc: Ba
     return InfluxDBModuleError(f"TLS failure talking to {url} while {action}: {reason}. {hint}", cause=exc)
 
 
-def _timeout_error(url: str, action: str, timeout: int | None, exc: BaseException, connecting: bool) -> InfluxDBModuleError:
+def _timeout_error(url: str, action: str, timeout: Optional[int], exc: BaseException, connecting: bool) -> InfluxDBModuleError:
     seconds = timeout if timeout is not None else DEFAULT_TIMEOUT
     if connecting:
         what = f"Cannot reach InfluxDB at {url} while {action}: connecting took longer than {seconds} s"
@@ -375,8 +380,8 @@ def _timeout_error(url: str, action: str, timeout: int | None, exc: BaseExceptio
         "or check that url names the InfluxDB server and port", cause=exc)
 
 
-def translate_error(exc: BaseException, url: str, action: str, permission: str | None = None,
-                    validate_certs: bool = True, timeout: int | None = None) -> InfluxDBModuleError | None:
+def translate_error(exc: BaseException, url: str, action: str, permission: Optional[str] = None,
+                    validate_certs: bool = True, timeout: Optional[int] = None) -> Optional[InfluxDBModuleError]:
     """Turn an influxdb-client / urllib3 exception into an ``InfluxDBModuleError``.
 
     Parameters:
@@ -420,7 +425,7 @@ def translate_error(exc: BaseException, url: str, action: str, permission: str |
     return None
 
 
-def _translate_api_exception(exc: ApiException, url: str, action: str, permission: str | None,
+def _translate_api_exception(exc: ApiException, url: str, action: str, permission: Optional[str],
                              validate_certs: bool) -> InfluxDBModuleError:
     status = getattr(exc, "status", None)
     reason = str(getattr(exc, "reason", "") or "")
@@ -474,15 +479,15 @@ def _short(exc: BaseException) -> str:
 class InfluxDBConnection:
     """An authenticated connection: ``request()`` returns decoded JSON or raises InfluxDBModuleError."""
 
-    def __init__(self, params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> None:
         validate_connection_params(params)
         self.url = params["url"].rstrip("/")
         self.default_org = params.get("org")
         self.validate_certs = params.get("validate_certs", True)
         self.timeout = int(params.get("timeout") or DEFAULT_TIMEOUT)
         self.auth_kind, credential = resolve_credentials(params, environ)
-        self.secret_values: list[str] = []
-        kwargs: dict[str, Any] = dict(
+        self.secret_values: List[str] = []
+        kwargs: Dict[str, Any] = dict(
             url=self.url,
             timeout=self.timeout * 1000,
             verify_ssl=self.validate_certs,
@@ -503,7 +508,7 @@ class InfluxDBConnection:
         self.client = InfluxDBClient(**kwargs)
         self._signed_in = False
 
-    def translate(self, exc: BaseException, action: str, permission: str | None = None) -> InfluxDBModuleError | None:
+    def translate(self, exc: BaseException, action: str, permission: Optional[str] = None) -> Optional[InfluxDBModuleError]:
         """``translate_error`` with this connection's url, validate_certs and timeout."""
         return translate_error(exc, self.url, action, permission, validate_certs=self.validate_certs,
                                timeout=self.timeout)
@@ -551,8 +556,8 @@ class InfluxDBConnection:
             pass
 
     # -- requests ------------------------------------------------------------------------
-    def request(self, method: str, path: str, action: str, query: Mapping[str, Any] | None = None,
-                body: Any = None, permission: str | None = None, allow_404: bool = False) -> Any:
+    def request(self, method: str, path: str, action: str, query: Optional[Mapping[str, Any]] = None,
+                body: Any = None, permission: Optional[str] = None, allow_404: bool = False) -> Any:
         """Send one request to ``/api/v2<path>``.
 
         Parameters:
@@ -605,8 +610,8 @@ class InfluxDBConnection:
                 f"InfluxDB at {self.url} answered {method} {path} with something that is not JSON; {URL_HINT}",
                 response={"body": text[:_MAX_BODY_SHOWN]}, cause=exc) from exc
 
-    def list_paginated(self, path: str, key: str, action: str, query: Mapping[str, Any] | None = None,
-                       permission: str | None = None) -> list[dict[str, Any]]:
+    def list_paginated(self, path: str, key: str, action: str, query: Optional[Mapping[str, Any]] = None,
+                       permission: Optional[str] = None) -> List[Dict[str, Any]]:
         """Walk a list endpoint page by page (``limit``/``offset``) and return every item.
 
         InfluxDB answers a name filter that matches nothing with 404 (``organization name "x" not found``);
@@ -623,7 +628,7 @@ class InfluxDBConnection:
         Returns:
             list: every item of every page.
         """
-        items: list[dict[str, Any]] = []
+        items: List[Dict[str, Any]] = []
         offset = 0
         for _page in range(MAX_PAGES):
             q = dict(query or {})
@@ -637,7 +642,7 @@ class InfluxDBConnection:
         return items
 
     # -- organizations ---------------------------------------------------------------------
-    def find_org(self, name_or_id: str, action: str | None = None, by_id: bool = True) -> dict[str, Any] | None:
+    def find_org(self, name_or_id: str, action: Optional[str] = None, by_id: bool = True) -> Optional[Dict[str, Any]]:
         """An organization by exact name or, with ``by_id``, by id.
 
         Parameters:
@@ -658,7 +663,7 @@ class InfluxDBConnection:
             return self.request("GET", f"/orgs/{name_or_id}", action, permission="read:orgs", allow_404=True)
         return None
 
-    def require_org(self, name_or_id: str | None) -> dict[str, Any]:
+    def require_org(self, name_or_id: Optional[str]) -> Dict[str, Any]:
         """The organization the task is about (``org`` option or INFLUX_ORG), by name or id.
 
         A token limited to a few buckets usually cannot read organizations: given an id, such a token still
@@ -687,7 +692,7 @@ class InfluxDBConnection:
         return org
 
     # -- buckets ---------------------------------------------------------------------------
-    def find_bucket(self, org_id: str, name_or_id: str) -> dict[str, Any] | None:
+    def find_bucket(self, org_id: str, name_or_id: str) -> Optional[Dict[str, Any]]:
         """A bucket of an organization by exact name (paginated), or by id.
 
         Returns:
@@ -707,7 +712,7 @@ class InfluxDBConnection:
         return None
 
     # -- users -----------------------------------------------------------------------------
-    def find_user(self, name_or_id: str) -> dict[str, Any] | None:
+    def find_user(self, name_or_id: str) -> Optional[Dict[str, Any]]:
         """A user by exact name, or by id.
 
         Returns:
@@ -723,7 +728,7 @@ class InfluxDBConnection:
             return self.request("GET", f"/users/{name_or_id}", action, permission="read:users", allow_404=True)
         return None
 
-    def me(self) -> dict[str, Any]:
+    def me(self) -> Dict[str, Any]:
         """The user the credentials act as (``GET /api/v2/me``)."""
         return self.request("GET", "/me", "reading the signed-in user")
 
@@ -768,7 +773,7 @@ class InfluxDBConnection:
         return True
 
 
-def _session_cookie(headers: Mapping[str, str] | None) -> str | None:
+def _session_cookie(headers: Optional[Mapping[str, str]]) -> Optional[str]:
     """``name=value`` of the session cookie from a Set-Cookie header (attributes dropped)."""
     if headers is None:
         return None
@@ -778,7 +783,7 @@ def _session_cookie(headers: Mapping[str, str] | None) -> str | None:
     return value.split(";", 1)[0].strip() or None
 
 
-def connect(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> InfluxDBConnection:
+def connect(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> InfluxDBConnection:
     """Open a connection from module params; signs in first with username/password.
 
     Raises:
@@ -799,8 +804,8 @@ def connect(params: Mapping[str, Any], environ: Mapping[str, str] | None = None)
 # The one runner of every influx_* module
 # --------------------------------------------------------------------------------------------
 
-def run_module(module_kwargs: dict[str, Any], run: Callable[[InfluxDBConnection, dict, bool], dict],
-               validate_params: Callable[[dict], Any] | None = None) -> None:
+def run_module(module_kwargs: Dict[str, Any], run: Callable[[InfluxDBConnection, dict, bool], dict],
+               validate_params: Optional[Callable[[dict], Any]] = None) -> None:
     """Build the AnsibleModule, check the options, connect, ``run``, close, and exit.
 
     The credentials are registered as no_log values, so they are masked in any output. This is the only
@@ -855,7 +860,7 @@ _DURATION_RE = re.compile(r"(\d+)(w|d|h|m|s)")
 _INFINITE = ("0", "infinite", "inf", "forever", "0s")
 
 
-def parse_duration(value: Any, option: str = "retention") -> int | None:
+def parse_duration(value: Any, option: str = "retention") -> Optional[int]:
     """Parse ``30d``, ``12h``, ``1h30m``, ``2w`` into seconds; ``0``/``infinite`` give 0.
 
     Parameters:
@@ -877,7 +882,7 @@ def parse_duration(value: Any, option: str = "retention") -> int | None:
         raise InfluxDBModuleError(
             f"{option} must be a duration such as 30d, 12h, 1h30m or 2w (units w, d, h, m, s), "
             f"or 0/infinite; got {value!r}")
-    seen: list[str] = []
+    seen: List[str] = []
     total = 0
     for number, unit in _DURATION_RE.findall(text):
         if unit in seen:
@@ -887,7 +892,7 @@ def parse_duration(value: Any, option: str = "retention") -> int | None:
     return total
 
 
-def format_duration(seconds: int | None) -> str | None:
+def format_duration(seconds: Optional[int]) -> Optional[str]:
     """Seconds as the shortest InfluxDB-style duration (``4w2d``); ``infinite`` for 0; None for None."""
     if seconds is None:
         return None
@@ -903,7 +908,7 @@ def format_duration(seconds: int | None) -> str | None:
     return "".join(out)
 
 
-def spell_duration(seconds: int | None, written: Any = None) -> str | None:
+def spell_duration(seconds: Optional[int], written: Any = None) -> Optional[str]:
     """A duration for people: as the user wrote it when it means ``seconds``, else the shortest form.
 
     So a diff of a bucket created with ``retention: 30d`` shows ``30d``, not ``4w2d``.
@@ -930,6 +935,6 @@ def spell_duration(seconds: int | None, written: Any = None) -> str | None:
 # Small shared helpers for the modules
 # --------------------------------------------------------------------------------------------
 
-def diff_result(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def diff_result(before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     """The ``diff`` return value: ``{}`` stands for "does not exist"."""
     return {"before": before or {}, "after": after or {}}

@@ -147,15 +147,13 @@ diff:
   sample: {"before": {"retention": "30d"}, "after": {"retention": "1w"}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    format_duration,
-    influxdb_module_kwargs,
-    parse_duration,
-    run_module,
-    spell_duration,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import format_duration
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import parse_duration
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import spell_duration
 
 MIN_DURATION = 3600
 
