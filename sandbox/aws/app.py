@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from sandbox.aws import ec2_fixes
+from sandbox.aws import kms_fixes
 from sandbox.aws.faults import FaultError, FaultInjector, render, render_error
 from sandbox.aws.requestlog import RequestLog, classify
 from sandbox.aws.timestream_influxdb import (
@@ -127,6 +128,7 @@ class SandboxApp:
         )
 
         ec2_fixes.apply()
+        kms_fixes.apply()
         self.config = LifecycleConfig(delay)
         self.timestream = TimestreamInfluxDBBackend(self.config)
         self.timestream_app = TimestreamInfluxDBApp(self.timestream)

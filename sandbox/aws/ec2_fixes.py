@@ -5,6 +5,9 @@ NAT gateway tags: moto maps the ``nat-`` id prefix to the resource type ``nat-ga
 the reported ``ResourceType``). AWS says ``natgateway``, and amazon.aws ec2_vpc_nat_gateway reads
 tags with ``describe_tags(Filters=[resource-type=natgateway, ...])``: under moto it found none and
 re-applied the tags on every run (changed every run).
+
+Elastic IP tags, the same way: moto says ``vpc-elastic-ip`` for the ``eipalloc-`` prefix, AWS says
+``elastic-ip`` (the resource type amazon.aws ec2_eip filters its tags by).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ def apply() -> None:
     from moto.ec2.models import tags as ec2_tags
 
     nat_prefix = ec2_utils.EC2_RESOURCE_TO_PREFIX["nat-gateway"]
+    eip_prefix = ec2_utils.EC2_RESOURCE_TO_PREFIX["vpc-elastic-ip"]
     # The same dict object is imported by moto.ec2.models.tags; patch it in place (and both names
     # in case a future moto copies it).
     for table in {
@@ -27,4 +31,5 @@ def apply() -> None:
         for t in (ec2_utils.EC2_PREFIX_TO_RESOURCE, ec2_tags.EC2_PREFIX_TO_RESOURCE)
     }.values():
         table[nat_prefix] = "natgateway"
+        table[eip_prefix] = "elastic-ip"
     _applied = True
