@@ -83,7 +83,7 @@ def test_local_differs_from_dev_only_in_sandbox_settings() -> None:
     dev, local = inventory("dev"), inventory("local")
     differing = {k for k in dev.keys() | local.keys() if dev.get(k) != local.get(k)}
     assert differing == {"aws_region", "aws_endpoint_url", "aws_access_key", "aws_secret_key",
-                         "database_admin_password"}
+                         "database_admin_password", "database_url_scheme", "database_wait_delay"}
     assert dev["vpc_nat_gateway_mode"] == "single" and dev["database_instance_class"] == "db.influx.medium"
 
 
