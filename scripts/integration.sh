@@ -13,6 +13,9 @@ venv=${VENV:-$repo/.venv}
 # The copy of the collection lives on between runs, so that ansible-test's virtualenv (built in
 # its tests/output, about a minute) is built once per checkout.
 work="$repo/.cache/ansible-test-integration"
+mkdir -p "$work"
+exec 9>"$work.lock"
+flock -n 9 || { echo "another scripts/integration.sh is using $work" >&2; exit 1; }
 state=
 cleanup() {
   if [ -n "$state" ]; then
