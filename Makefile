@@ -54,6 +54,10 @@ unit: venv
 molecule: venv
 	scripts/test.sh molecule
 
+.PHONY: integration
+integration: venv ## ansible-test integration targets (tests/integration/targets/) against a sandbox of their own
+	scripts/integration.sh
+
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
 
