@@ -159,3 +159,45 @@ def wait_for_db_instance(
         return inst if inst["status"] == status else None
 
     return wait_for(check, timeout, what=f"DB instance {identifier} to be {status}")
+
+
+def write_liveanalytics_records(
+    write: Any,
+    database: str,
+    table: str,
+    records: list[dict[str, Any]],
+    common: dict[str, Any] | None = None,
+) -> int:
+    """Write ``records`` into a Timestream for LiveAnalytics table through ``write`` (a boto3
+    timestream-write client), 100 per WriteRecords call as the API requires; returns how many
+    were ingested. A rejected record raises the ClientError (RejectedRecordsException) as is."""
+    total = 0
+    for start in range(0, len(records), 100):
+        params: dict[str, Any] = {
+            "DatabaseName": database,
+            "TableName": table,
+            "Records": records[start : start + 100],
+        }
+        if common:
+            params["CommonAttributes"] = common
+        total += write.write_records(**params)["RecordsIngested"]["Total"]
+    return total
+
+
+def query_all_rows(
+    query: Any, query_string: str, max_rows: int | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every row of a Timestream query through ``query`` (a boto3 timestream-query client),
+    following NextToken: (ColumnInfo, Rows)."""
+    params: dict[str, Any] = {"QueryString": query_string}
+    if max_rows is not None:
+        params["MaxRows"] = max_rows
+    rows: list[dict[str, Any]] = []
+    columns: list[dict[str, Any]] = []
+    while True:
+        page = query.query(**params)
+        columns = page["ColumnInfo"]
+        rows.extend(page["Rows"])
+        if not page.get("NextToken"):
+            return columns, rows
+        params["NextToken"] = page["NextToken"]

@@ -20,6 +20,8 @@ from sandbox.aws.timestream_influxdb import (
     TimestreamInfluxDBBackend,
     account_from_environ,
 )
+from sandbox.aws.timestream_liveanalytics import TARGET_PREFIX as LIVEANALYTICS_PREFIX
+from sandbox.aws.timestream_liveanalytics import LiveAnalyticsApp
 
 StartResponse = Callable[..., Any]
 
@@ -75,6 +77,7 @@ class SandboxApp:
         self.config = LifecycleConfig(delay)
         self.timestream = TimestreamInfluxDBBackend(self.config)
         self.timestream_app = TimestreamInfluxDBApp(self.timestream)
+        self.liveanalytics = LiveAnalyticsApp()
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.log = RequestLog()
         self.faults = FaultInjector()
@@ -98,6 +101,12 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(TARGET_PREFIX + "."):
             return self._timestream(environ, start_response, info, body, target)
+        if target.startswith(LIVEANALYTICS_PREFIX + ".") and self.liveanalytics.handles(
+            target.split(".", 1)[1], body
+        ):
+            return self._timestream(
+                environ, start_response, info, body, target, self.liveanalytics
+            )
         captured: dict[str, int] = {}
 
         def capturing_start_response(
@@ -128,11 +137,21 @@ class SandboxApp:
         info: Any,
         body: bytes,
         target: str,
+        backend: Any = None,
     ) -> list[bytes]:
         operation = target.split(".", 1)[1]
-        status, payload = self.timestream_app.handle(
-            operation, body, account_from_environ(environ), info.region
-        )
+        if backend is None:
+            status, payload = self.timestream_app.handle(
+                operation, body, account_from_environ(environ), info.region
+            )
+        else:
+            status, payload = backend.handle(
+                operation,
+                body,
+                account_from_environ(environ),
+                info.region,
+                environ.get("HTTP_HOST", ""),
+            )
         data = json.dumps(payload).encode()
         headers = [
             ("Content-Type", "application/x-amz-json-1.0"),
