@@ -1444,8 +1444,13 @@ def deployment_configuration_to_ansible(value: Optional[Dict[str, Any]]) -> Opti
 
 def cluster_diff(current: Optional[Dict[str, Any]], desired_members: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Before/after dictionaries (snake_case) of every compared member of a cluster; never the
-    password (see :func:`diff_fields`), the deployment configuration's engine key as AWS spells it."""
+    password (see :func:`diff_fields`), the deployment configuration's engine key as AWS spells it.
+    A value that compares equal (subnets in another order) is shown the same before and after."""
     before, after = diff_fields(current, desired_members)
+    for member, wanted in desired_members.items():
+        option = camel_to_snake(member)
+        if current and option in before and _comparable(member, current.get(member)) == _comparable(member, wanted):
+            after[option] = before[option]
     if "deploymentConfiguration" in desired_members:
         before["deployment_configuration"] = deployment_configuration_to_ansible((current or {}).get("deploymentConfiguration"))
         after["deployment_configuration"] = deployment_configuration_to_ansible(desired_members["deploymentConfiguration"])
