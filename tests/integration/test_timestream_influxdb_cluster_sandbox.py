@@ -1,0 +1,287 @@
+"""timestream_influxdb_cluster (+ _info) driven through ansible-playbook against the AWS sandbox.
+
+The steps share one cluster, in file order (a step whose predecessor failed is skipped, naming it).
+Each is followed by an assertion on the sandbox's real state (boto3) and on its request log: every
+run signs with an access key of its own, so its requests can be picked out of the log."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from sandbox.client import wait_for
+from tests.helpers.ansible import run_playbook
+
+pytestmark = pytest.mark.slow  # ansible-playbook runs against the AWS sandbox
+
+SERVICE = "timestream-influxdb"
+MODULE = "ons.timestream_influxdb.timestream_influxdb_cluster"
+INFO = "ons.timestream_influxdb.timestream_influxdb_cluster_info"
+PASSWORD = "Zq7ClusterPasswordNeverShown42"
+# Every request of a run that must change nothing: the lookups, the tags, the auth-parameters secret.
+READS = {"ListDbClusters", "GetDbCluster", "ListTagsForResource", "GetSecretValue", "ListDbParameterGroups"}
+
+
+class Steps:
+    """What the steps share: the network, the names, the cluster, and a fresh access key per run."""
+
+    def __init__(self, aws_sandbox, subnets, sg_id, suffix):
+        self.sandbox = aws_sandbox
+        self.ts = aws_sandbox.client(SERVICE)
+        self.name, self.logs, self.suffix = f"cl-{suffix}", f"cl-logs-{suffix}", suffix
+        self.subnets, self.sg_id = subnets, sg_id
+        self.group_id = None
+        self.out = None
+        self.done = set()
+        self.runs = 0
+        self.params = {
+            "name": self.name,
+            "password": PASSWORD,
+            "organization": "ons",
+            "bucket": "telemetry",
+            "db_instance_type": "db.influx.medium",
+            "allocated_storage": 20,
+            "deployment_type": "MULTI_NODE_READ_REPLICAS",
+            "vpc_subnet_ids": subnets,
+            "vpc_security_group_ids": [sg_id],
+            "tags": {"Team": "ONS", "Env": "test"},
+            "wait_timeout": 120,
+        }
+
+    def need(self, step):
+        if step not in self.done:
+            pytest.skip(f"needs the {step} step, which did not pass")
+
+    def run(self, tmp_path, *tasks, **kwargs):
+        """Run tasks ``(name, module, params[, keywords])``, all signed with a new access key.
+        Returns (result, access key)."""
+        self.runs += 1
+        key = f"AKIACL{self.suffix.upper()}{self.runs:02d}"
+        conn = {"endpoint_url": self.sandbox.endpoint, "region": "us-east-1", "access_key": key, "secret_key": "testing"}
+        plays = [{"name": name, module: dict(conn, **params), **(kw[0] if kw else {})} for name, module, params, *kw in tasks]
+        return run_playbook(tmp_path, tasks=plays, **kwargs), key
+
+    def operations(self, key, mutating=None):
+        return [
+            r["operation"]
+            for r in self.sandbox.control.requests(access_key=key)
+            if r["service"] in (SERVICE, "secretsmanager") and (mutating is None or r["mutating"] == mutating)
+        ]
+
+    def updated(self):
+        """Every field UpdateDbCluster changes (deployment_configuration is for InfluxDB 3 only)."""
+        return dict(
+            self.params,
+            db_instance_type="db.influx.large",
+            port=8087,
+            failover_mode="NO_FAILOVER",
+            db_parameter_group_identifier=f"cl-pg-{self.suffix}",  # by name, resolved to its id
+            log_delivery_configuration={"s3_configuration": {"bucket_name": self.logs, "enabled": True}},
+            maintenance_schedule={"timezone": "Europe/London", "preferred_maintenance_window": "Sun:02:00-Sun:04:00"},
+            db_backup_configurations=[{"type": "DAILY", "retention_days": 7, "enabled": True}],
+        )
+
+    def live(self):
+        return self.ts.get_db_cluster(dbClusterId=self.out["id"])
+
+    def named(self):
+        return [c for c in self.ts.list_db_clusters()["items"] if c["name"] == self.name]
+
+
+@pytest.fixture(scope="module")
+def steps(aws_sandbox):
+    ec2 = aws_sandbox.client("ec2")
+    suffix = uuid.uuid4().hex[:8]
+    vpc_id = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.2.{i}.0/24", AvailabilityZone=f"us-east-1{az}")
+               ["Subnet"]["SubnetId"] for i, az in enumerate("ab", start=1)]
+    sg_id = ec2.create_security_group(GroupName=f"cl-{suffix}", Description="cluster", VpcId=vpc_id)["GroupId"]
+    state = Steps(aws_sandbox, subnets, sg_id, suffix)
+    aws_sandbox.client("s3").create_bucket(Bucket=state.logs)
+    state.group_id = state.ts.create_db_parameter_group(name=f"cl-pg-{suffix}")["id"]
+    try:
+        yield state
+    finally:
+        for item in state.named():
+            try:
+                wait_for(lambda i=item: state.ts.get_db_cluster(dbClusterId=i["id"])["status"] != "CREATING", 60)
+                state.ts.delete_db_cluster(dbClusterId=item["id"])
+            except Exception:  # noqa: BLE001, S110 - best effort: already deleting or gone
+                pass
+
+
+def test_check_mode_predicts_the_creation_and_changes_nothing(steps, tmp_path):
+    r, key = steps.run(tmp_path, ("create", MODULE, steps.params), check=True, diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("create")
+    assert task["changed"] is True
+    assert task["cluster"]["status"] == "CREATING" and task["cluster"]["id"] is None
+    assert task["cluster"]["failover_mode"] == "AUTOMATIC" and "reader_endpoint" in task["cluster"]
+    assert task["diff"]["before"] == {} and task["diff"]["after"]["db_instance_type"] == "db.influx.medium"
+    assert "password" not in task["diff"]["after"]
+    assert steps.operations(key, mutating=True) == []
+    assert steps.named() == []
+
+
+def test_create_builds_what_was_asked_and_never_shows_the_password(steps, tmp_path):
+    r, key = steps.run(tmp_path, ("create", MODULE, steps.params), verbosity=3)
+    assert r.rc == 0, r.stdout[-3000:]
+    assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
+    task = r.task("create")
+    out = steps.out = task["cluster"]
+    assert task["changed"] is True and out["status"] == "AVAILABLE" and "password" not in out
+    assert steps.operations(key, mutating=True) == ["CreateDbCluster"]
+    live = steps.live()
+    assert live["status"] == "AVAILABLE" and live["deploymentType"] == "MULTI_NODE_READ_REPLICAS"
+    assert live["dbInstanceType"] == "db.influx.medium" and live["allocatedStorage"] == 20
+    assert sorted(live["vpcSubnetIds"]) == sorted(steps.subnets)
+    assert out["endpoint"] == live["endpoint"] and out["reader_endpoint"] == live["readerEndpoint"]
+    assert out["tags"] == {"Team": "ONS", "Env": "test"}
+    assert steps.ts.list_tags_for_resource(resourceArn=live["arn"])["tags"] == {"Team": "ONS", "Env": "test"}
+    members = steps.ts.list_db_instances_for_cluster(dbClusterId=live["id"])["items"]
+    assert sorted(m["instanceMode"] for m in members) == ["PRIMARY", "REPLICA"]
+    steps.done.add("create")
+
+
+def test_rerun_only_reads(steps, tmp_path):
+    steps.need("create")
+    r, key = steps.run(tmp_path, ("again", MODULE, steps.params), diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("again")
+    assert task["changed"] is False and task["diff"]["before"] == task["diff"]["after"]
+    operations = steps.operations(key)
+    # the organization and bucket were compared through the auth-parameters secret, tags read once
+    assert "GetSecretValue" in operations and operations.count("ListTagsForResource") == 1
+    assert set(operations) <= READS, operations
+
+
+def test_check_mode_predicts_the_update(steps, tmp_path):
+    steps.need("create")
+    r, key = steps.run(tmp_path, ("update", MODULE, steps.updated()), check=True, diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("update")
+    assert task["changed"] is True and task["cluster"]["db_instance_type"] == "db.influx.large"
+    assert task["diff"]["before"]["failover_mode"] == "AUTOMATIC" and task["diff"]["after"]["failover_mode"] == "NO_FAILOVER"
+    assert steps.operations(key, mutating=True) == []
+    assert steps.live()["dbInstanceType"] == "db.influx.medium"
+
+
+def test_every_updatable_field_changes_in_one_call_then_a_rerun_changes_nothing(steps, tmp_path):
+    steps.need("create")
+    r, key = steps.run(tmp_path, ("update", MODULE, steps.updated()))
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("update")
+    assert task["changed"] is True
+    assert task["update_calls"] == [{
+        "db_instance_type": "db.influx.large",
+        "port": 8087,
+        "failover_mode": "NO_FAILOVER",
+        "db_parameter_group_identifier": steps.group_id,
+        "log_delivery_configuration": {"s3_configuration": {"bucket_name": steps.logs, "enabled": True}},
+        "maintenance_schedule": {"timezone": "Europe/London", "preferred_maintenance_window": "Sun:02:00-Sun:04:00"},
+        "db_backup_configurations": [{"type": "DAILY", "retention_days": 7, "enabled": True}],
+    }]
+    assert steps.operations(key, mutating=True) == ["UpdateDbCluster"]
+    live = steps.live()
+    assert live["status"] == "AVAILABLE" and task["cluster"]["status"] == "AVAILABLE"
+    assert live["dbInstanceType"] == "db.influx.large" and live["port"] == 8087 and live["failoverMode"] == "NO_FAILOVER"
+    assert live["dbParameterGroupIdentifier"] == steps.group_id
+    assert live["logDeliveryConfiguration"] == {"s3Configuration": {"bucketName": steps.logs, "enabled": True}}
+    assert live["maintenanceSchedule"]["preferredMaintenanceWindow"] == "Sun:02:00-Sun:04:00"
+    assert live["dbBackupConfigurations"][0]["retentionDays"] == 7
+    members = steps.ts.list_db_instances_for_cluster(dbClusterId=live["id"])["items"]
+    assert {m["dbInstanceType"] for m in members} == {"db.influx.large"}
+
+    r, key = steps.run(tmp_path, ("again", MODULE, steps.updated()))
+    assert r.rc == 0 and r.task("again")["changed"] is False
+    assert set(steps.operations(key)) <= READS
+    steps.done.add("update")
+
+
+def test_create_only_changes_are_refused_before_any_change(steps, tmp_path):
+    steps.need("update")
+    wanted = dict(steps.updated(), allocated_storage=40, vpc_subnet_ids=steps.subnets[:1], organization="other")
+    r, key = steps.run(tmp_path, ("immutable", MODULE, wanted, {"ignore_errors": True}))
+    task = r.task("immutable")
+    assert task["failed"] is True
+    assert "allocated_storage (current: 20, wanted: 40)" in task["msg"]
+    assert "organization (current: 'ons', wanted: 'other')" in task["msg"]
+    assert f"vpc_subnet_ids (current: {steps.live()['vpcSubnetIds']!r}, wanted: {steps.subnets[:1]!r})" in task["msg"]
+    assert steps.operations(key, mutating=True) == []
+
+
+def test_tags_are_added_then_purged_and_info_reports_them(steps, tmp_path):
+    steps.need("update")
+    arn = steps.out["arn"]
+    r, key = steps.run(
+        tmp_path,
+        ("add", MODULE, dict(steps.updated(), tags={"Owner": "data"}, purge_tags=False)),
+        ("purge", MODULE, dict(steps.updated(), tags={"Owner": "data"})),
+        ("info", INFO, {"name": steps.name}),
+        diff=True,
+    )
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("add")["cluster"]["tags"] == {"Team": "ONS", "Env": "test", "Owner": "data"}
+    assert r.task("purge")["diff"]["after"]["tags"] == {"Owner": "data"}
+    assert steps.operations(key, mutating=True) == ["TagResource", "UntagResource"]
+    assert steps.ts.list_tags_for_resource(resourceArn=arn)["tags"] == {"Owner": "data"}
+    clusters = r.task("info")["clusters"]
+    assert [c["id"] for c in clusters] == [steps.out["id"]] and clusters[0]["tags"] == {"Owner": "data"}
+    assert sorted(i["instance_mode"] for i in clusters[0]["instances"]) == ["PRIMARY", "REPLICA"]
+    assert r.task("info")["changed"] is False
+
+
+def test_reboot_one_instance_by_cluster_id(steps, tmp_path):
+    steps.need("create")
+    reader = next(m["id"] for m in steps.ts.list_db_instances_for_cluster(dbClusterId=steps.out["id"])["items"]
+                  if m["instanceMode"] == "REPLICA")
+    r, key = steps.run(tmp_path, ("reboot", MODULE, {"id": steps.out["id"], "state": "rebooted",
+                                                    "reboot_instance_ids": [reader]}))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("reboot")["changed"] is True and r.task("reboot")["cluster"]["status"] == "AVAILABLE"
+    assert steps.operations(key, mutating=True) == ["RebootDbCluster"]
+
+
+def test_delete_without_waiting_then_absent_again_waits_and_changes_nothing(steps, tmp_path):
+    steps.need("create")
+    r, key = steps.run(tmp_path, ("delete", MODULE, {"name": steps.name, "state": "absent", "wait": False}), diff=True)
+    assert r.rc == 0, r.stdout[-3000:]
+    task = r.task("delete")
+    assert task["changed"] is True and task["cluster"]["status"] == "DELETING"
+    assert task["diff"]["before"]["id"] == steps.out["id"] and task["diff"]["after"] == {}
+    assert steps.operations(key, mutating=True) == ["DeleteDbCluster"]
+    r, key = steps.run(tmp_path, ("again", MODULE, {"name": steps.name, "state": "absent"}))
+    assert r.rc == 0, r.stdout[-3000:]
+    assert r.task("again")["changed"] is False and r.task("again")["cluster"] == {}
+    assert "diff" not in r.task("again")  # diff only with --diff
+    assert steps.operations(key, mutating=True) == []
+    assert steps.named() == []
+
+
+BAD_INPUTS = [
+    ({"name": "1-starts-with-digit"}, "name must be letters, digits and single hyphens"),
+    ({"password": "has-symbols-1234"}, "password must be letters and digits only"),
+    ({"port": 8090}, "port 8090 is reserved"),
+    ({"allocated_storage": 10}, "allocated_storage must be between 20 and 15360"),
+    ({"db_storage_type": "InfluxIOIncludedT2", "allocated_storage": 100}, "allocated_storage 100 is too small"),
+    ({"failover_mode": "SOMETIMES"}, "failover_mode must be one of AUTOMATIC, NO_FAILOVER"),
+    ({"deployment_type": "SINGLE_AZ"}, "deployment_type must be one of MULTI_NODE_READ_REPLICAS"),
+    ({"vpc_subnet_ids": ["not-a-subnet"]}, "vpc_subnet_ids[0] must be subnet- followed by"),
+    ({"deployment_configuration": {"InfluxDBv3Enterprise": {"node_groups": []}}},
+     "deployment_configuration.influx_d_bv3_enterprise.node_groups must have between 1 and 10 items"),
+    ({"id": "not valid!"}, "id must be letters and digits only"),
+    ({"state": "rebooted", "reboot_instance_ids": ["a!"]}, "reboot_instance_ids[0] must have between 3 and 64"),
+]
+
+
+def test_bad_input_fails_before_any_request(steps, tmp_path):
+    base = dict(steps.params, name=f"bad-{steps.suffix}")
+    tasks = [(f"bad{i}", MODULE, dict(base, **changes), {"ignore_errors": True}) for i, (changes, _) in enumerate(BAD_INPUTS)]
+    r, key = steps.run(tmp_path, *tasks, verbosity=3)
+    for i, (_changes, message) in enumerate(BAD_INPUTS):
+        task = r.task(f"bad{i}")
+        assert task["failed"] is True, (i, task)
+        assert message in task["msg"], (message, task["msg"])
+    assert steps.sandbox.control.requests(access_key=key) == []  # not one request
+    assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
