@@ -123,6 +123,33 @@ def test_bad_inputs_name_the_option_and_never_show_the_password():
         mod.validate_options(MODEL, dict(mod_params(), reboot_instance_ids=["a1b2c", "b1b2c", "c1b2c", "d1b2c"]))
 
 
+BAD_INPUTS = [
+    ({"name": "1-starts-with-digit"}, "name must be letters, digits and single hyphens"),
+    ({"password": "has-symbols-1234"}, "password must be letters and digits only"),
+    ({"port": 7790}, "port 7790 is reserved"),
+    ({"port": 80}, "port must be between 1024 and 65535"),
+    ({"allocated_storage": 10}, "allocated_storage must be between 20 and 15360"),
+    ({"db_storage_type": "InfluxIOIncludedT2", "allocated_storage": 100}, "allocated_storage 100 is too small"),
+    ({"deployment_type": "SINGLE_AZ"}, "deployment_type must be one of MULTI_NODE_READ_REPLICAS"),
+    ({"vpc_subnet_ids": ["not-a-subnet"]}, "vpc_subnet_ids[0] must be subnet- followed by"),
+    ({"vpc_security_group_ids": []}, "vpc_security_group_ids must have between 1 and 5 items"),
+    ({"maintenance_schedule": {"timezone": "UTC", "preferred_maintenance_window": "Sunday"}},
+     "maintenance_schedule.preferred_maintenance_window must be a weekly window"),
+    ({"deployment_configuration": {"InfluxDBv3Enterprise": {"node_groups": []}}},
+     "deployment_configuration.influx_d_bv3_enterprise.node_groups must have between 1 and 10 items"),
+    ({"db_parameter_group_identifier": "no spaces allowed"}, "db_parameter_group_identifier must be a DB parameter group"),
+    ({"id": "not valid!"}, "id must be letters and digits only"),
+]
+
+
+@pytest.mark.parametrize("changes, message", BAD_INPUTS)
+def test_every_bad_input_is_named_before_any_request(changes, message):
+    with pytest.raises(ValidationError) as err:
+        mod.validate_options(MODEL, mod_params(**changes))
+    assert message in str(err.value)
+    assert "has-symbols-1234" not in str(err.value)
+
+
 def test_create_plan_predicts_every_documented_key_and_hides_the_password():
     p = plan(None, desired(), tags={"Team": "ONS"})
     assert p["action"] == "create"
