@@ -1555,3 +1555,65 @@ WAITERS["db_cluster_deleted"] = WaiterSpec(
     ),
     None,
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison inputs a module reads besides the resource (shared by instances and clusters)
+# --------------------------------------------------------------------------------------------
+def known_auth_parameters(module, resource: Optional[Dict[str, Any]], kind: str) -> Dict[str, str]:
+    """username/organization/bucket of an existing instance or cluster, read from its
+    auth-parameters secret when one of those options is given (GetDbInstance and GetDbCluster do
+    not report them); without access to the secret they are not compared (with a warning).
+
+    Parameters:
+        module: the AnsibleAWSModule (its params, ``client`` and ``warn``).
+        resource (dict): the description, or None.
+        kind (str): ``instance`` or ``cluster``, for the warning.
+
+    Returns:
+        dict: the fields read (``{}`` when none is needed or they cannot be read).
+    """
+    wanted = [field for field in AUTH_SECRET_FIELDS if module.params.get(field) is not None]
+    arn = (resource or {}).get("influxAuthParametersSecretArn")
+    if not (wanted and arn):
+        return {}
+    try:
+        return read_auth_parameters(module.client("secretsmanager", retry_decorator=retry_decorator()), arn)
+    except TimestreamInfluxDBError as e:
+        module.warn(f"Could not compare {', '.join(wanted)} with the {kind}: {e.message}")
+        return {}
+
+
+def with_kms_key_id(module, resource: Optional[Dict[str, Any]], desired: Dict[str, Any], kind: str) -> Dict[str, Any]:
+    """``desired`` with a KMS key alias replaced by its key id, so that it compares with the key an
+    existing instance or cluster reports; without access to KMS the key is left out of the
+    comparison (with a warning).
+
+    Returns:
+        dict: the desired request to compare.
+    """
+    key = desired.get("kmsKeyId")
+    if resource is None or not is_kms_alias(key):
+        return desired
+    try:
+        key_id = resolve_kms_key_id(module.client("kms", retry_decorator=retry_decorator()), key)
+    except TimestreamInfluxDBError as e:
+        module.warn(f"Could not compare kms_key_id with the {kind}: {e.message}")
+        return {k: v for k, v in desired.items() if k != "kmsKeyId"}
+    return dict(desired, kmsKeyId=key_id)
+
+
+def parameter_group_id_or_planned(module, client, identifier: str, kind: str) -> str:
+    """db_parameter_group_identifier (name or id) -> id. In check mode a group that does not exist
+    yet (an earlier task of the play may create it) gives a warning and is kept as given.
+
+    Raises:
+        ValidationError: outside check mode, when no group has this name or id.
+    """
+    try:
+        return resolve_parameter_group_id(client, identifier)
+    except ValidationError as e:
+        if not module.check_mode:
+            raise
+        module.warn(f"{e}; check mode assumes an earlier task creates it and predicts the {kind} with it as given")
+        return identifier

@@ -396,7 +396,6 @@ import copy
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import AUTH_SECRET_FIELDS
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import CLUSTER_CREATE_DEFAULTS
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import CLUSTER_STATUS_FAILED
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import CLUSTER_STATUS_GONE
@@ -416,23 +415,22 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import find_db_cluster
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import get_db_cluster
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import input_shape
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import is_kms_alias
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import known_auth_parameters
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import list_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import log_delivery_configuration_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import maintenance_schedule_spec
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import missing_cluster_create_options
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import parameter_group_id_or_planned
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import plan_tags
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import predicted_tags
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import read_auth_parameters
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import reboot_db_cluster
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resolve_kms_key_id
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import resolve_parameter_group_id
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import retry_decorator
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import service_model
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import update_db_cluster
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import value_to_ansible
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for
 from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import wait_for_running_backups
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import with_kms_key_id
 
 
 def argument_spec():
@@ -636,35 +634,6 @@ def ensure_absent(module, client, current):
     return dict(result, cluster=dict(before, status=response.get("dbClusterStatus", "DELETING")))
 
 
-def current_auth_parameters(module, current):
-    """username/organization/bucket of an existing cluster, read from its auth-parameters secret when
-    one of those options is given (GetDbCluster does not report them); skipped with a warning when
-    the secret cannot be read."""
-    wanted = [field for field in AUTH_SECRET_FIELDS if module.params[field] is not None]
-    arn = (current or {}).get("influxAuthParametersSecretArn")
-    if not (wanted and arn):
-        return {}
-    try:
-        return read_auth_parameters(module.client("secretsmanager", retry_decorator=retry_decorator()), arn)
-    except TimestreamInfluxDBError as e:
-        module.warn(f"Could not compare {', '.join(wanted)} with the cluster: {e.message}")
-        return {}
-
-
-def resolve_kms_alias(module, current, desired):
-    """``desired`` with a KMS key alias replaced by its key id, to compare it with the key the
-    cluster reports; without access to KMS the key is left out of the comparison (with a warning)."""
-    key = desired.get("kmsKeyId")
-    if current is None or not is_kms_alias(key):
-        return desired
-    try:
-        key_id = resolve_kms_key_id(module.client("kms", retry_decorator=retry_decorator()), key)
-    except TimestreamInfluxDBError as e:
-        module.warn(f"Could not compare kms_key_id with the cluster: {e.message}")
-        return {k: v for k, v in desired.items() if k != "kmsKeyId"}
-    return dict(desired, kmsKeyId=key_id)
-
-
 def ensure_present(module, client, current, desired):
     """``state=present`` and ``state=rebooted``; the cluster's tags are read once."""
     params = module.params
@@ -678,11 +647,11 @@ def ensure_present(module, client, current, desired):
     plan = plan_present(
         model,
         current,
-        resolve_kms_alias(module, current, desired),
+        with_kms_key_id(module, current, desired, "cluster"),
         current_tags,
         params["tags"],
         params["purge_tags"],
-        current_auth_parameters(module, current),
+        known_auth_parameters(module, current, "cluster"),
         region=getattr(module, "region", None),
     )
     reboot = params["state"] == "rebooted" and current is not None
@@ -710,18 +679,6 @@ def ensure_present(module, client, current, desired):
         update_calls=calls_out,
         diff=plan["diff"],
     )
-
-
-def resolve_parameter_group(module, client, identifier):
-    """db_parameter_group_identifier (name or id) -> id. In check mode a group that does not exist
-    yet (an earlier task may create it) gives a warning and is kept as given."""
-    try:
-        return resolve_parameter_group_id(client, identifier)
-    except ValidationError as e:
-        if not module.check_mode:
-            raise
-        module.warn(f"{e}; check mode assumes an earlier task creates it and predicts the cluster with it as given")
-        return identifier
 
 
 def validate_options(model, params):
@@ -762,7 +719,7 @@ def main():
                     "give name (and the options creating one needs) to create one"
                 )
             if params["db_parameter_group_identifier"] is not None:
-                group_id = resolve_parameter_group(module, client, params["db_parameter_group_identifier"])
+                group_id = parameter_group_id_or_planned(module, client, params["db_parameter_group_identifier"], "cluster")
                 desired = desired_state(model, params, parameter_group_id=group_id)
             result = ensure_present(module, client, current, desired)
     except ValidationError as e:
