@@ -357,3 +357,23 @@ def test_info_lists_clusters_with_tags_and_instances(stubbed):
     assert [c["name"] for c in clusters] == ["ons-cluster"]
     assert clusters[0]["tags"] == {"Team": "ONS"}
     assert clusters[0]["instances"][0]["instance_mode"] == "PRIMARY"
+
+
+def test_create_without_waiting_describes_the_new_cluster_once(stubbed):
+    client, stubber = stubbed
+    want = desired()
+    stubber.add_response("create_db_cluster", {"dbClusterId": CURRENT["id"], "dbClusterStatus": "CREATING"}, want)
+    stubber.add_response("get_db_cluster", dict(CURRENT, status="CREATING"), ID)
+    result = mod.ensure_present(FakeModule(wait=False), client, None, want)
+    assert result["changed"] is True and result["cluster"]["status"] == "CREATING"
+    assert result["cluster"]["id"] == CURRENT["id"]
+
+
+def test_a_cluster_being_deleted_is_waited_for_then_created_anew(stubbed):
+    client, stubber = stubbed
+    want = desired()
+    stubber.add_client_error("get_db_cluster", "ResourceNotFoundException", http_status_code=404, expected_params=ID)
+    stubber.add_response("create_db_cluster", {"dbClusterId": "new123abcd", "dbClusterStatus": "CREATING"}, want)
+    stubber.add_response("get_db_cluster", dict(CURRENT, id="new123abcd", status="CREATING"), {"dbClusterId": "new123abcd"})
+    result = mod.ensure_present(FakeModule(wait=False), client, dict(CURRENT, status="DELETING"), want)
+    assert result["changed"] is True and result["cluster"]["id"] == "new123abcd"
