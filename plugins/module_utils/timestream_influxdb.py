@@ -1386,6 +1386,10 @@ def cluster_request_from_params(model, params: Dict[str, Any], parameter_group_i
             result[member] = _validate_parameter_group_identifier(model, value, option)
             continue
         result[member] = coerce_to_shape(copy.deepcopy(value), shape.members[member], option)
+    if "name" in result:
+        # The model's DbClusterName pattern starts with [a-zA-z], a typo that lets [ \ ] ^ _ `
+        # through; AWS requires a letter, as DbInstanceName's pattern says: checked with that one.
+        coerce_to_shape(result["name"], input_shape(model, "CreateDbInstance").members["name"], "name")
     check_port(result.get("port"))
     check_storage(result.get("dbStorageType"), result.get("allocatedStorage"))
     return result

@@ -1190,6 +1190,11 @@ class TimestreamInfluxDBBackend:
     ) -> dict[str, Any]:
         check_tag_keys(p.get("tags"))
         self._check_port(p.get("port"))
+        if not p["name"][0].isascii() or not p["name"][0].isalpha():
+            # the model's pattern, [a-zA-z]..., lets [ \ ] ^ _ ` through by a typo; AWS does not
+            raise validation_error(
+                f"The DB cluster name {p['name']} must start with a letter.", "FIELD_VALIDATION_FAILED"
+            )
         v3 = (p.get("deploymentConfiguration") or {}).get("InfluxDBv3Enterprise")
         if v3 and p.get("deploymentType") == "MULTI_NODE_READ_REPLICAS":
             raise validation_error(

@@ -150,6 +150,7 @@ def _one_az_network(ec2):
     "overrides, words",
     [
         ({"port": 8090}, "Port 8090 is reserved"),
+        ({"name": "_cluster"}, "must start with a letter"),
         ({"dbStorageType": "InfluxIOIncludedT2", "allocatedStorage": 100}, "below the minimum of 400 GiB"),
         ({"password": None, "allocatedStorage": None}, "requires password, allocatedStorage"),
         ({"organization": None}, "organization is required"),

@@ -125,6 +125,8 @@ def test_bad_inputs_name_the_option_and_never_show_the_password():
 
 BAD_INPUTS = [
     ({"name": "1-starts-with-digit"}, "name must be letters, digits and single hyphens"),
+    # the model's cluster name pattern ([a-zA-z]...) would let this through
+    ({"name": "_underscore-first"}, "name must be letters, digits and single hyphens, starting with a letter"),
     ({"password": "has-symbols-1234"}, "password must be letters and digits only"),
     ({"port": 7790}, "port 7790 is reserved"),
     ({"port": 80}, "port must be between 1024 and 65535"),
