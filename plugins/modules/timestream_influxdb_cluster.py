@@ -207,7 +207,8 @@ options:
   wait:
     description:
       - Wait for the cluster to be available (or deleted) before returning, also when nothing has to change (an
-        earlier run with O(wait=false) may have left it busy).
+        earlier run with O(wait=false) may have left it busy). A cluster some of whose instances are not available
+        yet (C(PARTIALLY_AVAILABLE)) is waited through.
     type: bool
     default: true
   wait_timeout:
