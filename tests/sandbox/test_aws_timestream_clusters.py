@@ -136,14 +136,21 @@ def test_cluster_lifecycle_and_its_influxdb_server(aws_with_influx):
         sm.get_secret_value(SecretId=secret_arn)
 
 
-def _one_az_network(ec2):
+@pytest.fixture
+def one_az_network(aws_sandbox):
+    """Two subnets, both in us-east-1a, and a security group; deleted afterwards."""
+    ec2 = aws_sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
         for i in (1, 2)
     ]
     sg = ec2.create_security_group(GroupName=f"one-az-{uuid.uuid4().hex[:6]}", Description="d", VpcId=vpc)["GroupId"]
-    return subnets, sg
+    yield subnets, sg
+    ec2.delete_security_group(GroupId=sg)
+    for subnet in subnets:
+        ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
 
 
 @pytest.mark.parametrize(
@@ -170,9 +177,9 @@ def test_create_refuses_what_aws_refuses(aws_sandbox, aws_vpc, overrides, words)
     assert params["name"] not in [c["name"] for c in ts.list_db_clusters()["items"]]
 
 
-def test_a_read_replica_cluster_needs_two_availability_zones(aws_sandbox):
+def test_a_read_replica_cluster_needs_two_availability_zones(aws_sandbox, one_az_network):
     ts = aws_sandbox.client("timestream-influxdb")
-    subnets, sg = _one_az_network(aws_sandbox.client("ec2"))
+    subnets, sg = one_az_network
     with pytest.raises(ts.exceptions.ValidationException, match="different Availability Zones"):
         ts.create_db_cluster(**_cluster_params(subnets, sg))
 
