@@ -337,7 +337,7 @@ def coerce_to_shape(value: Any, shape, path: str) -> Any:
             if item is None:
                 continue
             member = by_snake.get(key, key)
-            result[member] = coerce_to_shape(item, shape.members[member], f"{path}.{camel_to_snake(member)}")
+            result[member] = coerce_to_shape(item, shape.members[member], f"{path}.{key}")
         missing = [camel_to_snake(m) for m in shape.required_members if m not in result]
         if missing:
             raise ValidationError(f"{path} is missing required key(s) {', '.join(missing)}")

@@ -138,7 +138,7 @@ BAD_INPUTS = [
     ({"maintenance_schedule": {"timezone": "UTC", "preferred_maintenance_window": "Sunday"}},
      "maintenance_schedule.preferred_maintenance_window must be a weekly window"),
     ({"deployment_configuration": {"InfluxDBv3Enterprise": {"node_groups": []}}},
-     "deployment_configuration.influx_d_bv3_enterprise.node_groups must have between 1 and 10 items"),
+     "deployment_configuration.InfluxDBv3Enterprise.node_groups must have between 1 and 10 items"),
     ({"db_parameter_group_identifier": "no spaces allowed"}, "db_parameter_group_identifier must be a DB parameter group"),
     ({"id": "not valid!"}, "id must be letters and digits only"),
 ]
