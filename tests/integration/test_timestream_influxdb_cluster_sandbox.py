@@ -1,8 +1,9 @@
 """timestream_influxdb_cluster (+ _info) driven through ansible-playbook against the AWS sandbox.
 
-The steps share one cluster, in file order (a step whose predecessor failed is skipped, naming it).
-Each is followed by an assertion on the sandbox's real state (boto3) and on its request log: every
-run signs with an access key of its own, so its requests can be picked out of the log."""
+The steps share one cluster, in file order (a step whose predecessor failed is skipped, naming it);
+each step is one ansible-playbook run of a few tasks, followed by assertions on the sandbox's real
+state (boto3) and on its request log: every task signs with an access key of its own, so its
+requests can be picked out of the log."""
 
 from __future__ import annotations
 
@@ -54,13 +55,16 @@ class Steps:
             pytest.skip(f"needs the {step} step, which did not pass")
 
     def run(self, tmp_path, *tasks, **kwargs):
-        """Run tasks ``(name, module, params[, keywords])``, all signed with a new access key.
-        Returns (result, access key)."""
+        """Run tasks ``(name, module, params[, keywords])`` in one playbook, each signed with an
+        access key of its own. Returns (result, {task name: access key})."""
         self.runs += 1
-        key = f"AKIACL{self.suffix.upper()}{self.runs:02d}"
-        conn = {"endpoint_url": self.sandbox.endpoint, "region": "us-east-1", "access_key": key, "secret_key": "testing"}
-        plays = [{"name": name, module: dict(conn, **params), **(kw[0] if kw else {})} for name, module, params, *kw in tasks]
-        return run_playbook(tmp_path, tasks=plays, **kwargs), key
+        keys, plays = {}, []
+        for index, (name, module, params, *keywords) in enumerate(tasks):
+            keys[name] = f"AKIACL{self.suffix.upper()}{self.runs:02d}{index:02d}"
+            conn = {"endpoint_url": self.sandbox.endpoint, "region": "us-east-1", "access_key": keys[name],
+                    "secret_key": "testing"}
+            plays.append({"name": name, module: dict(conn, **params), **(keywords[0] if keywords else {})})
+        return run_playbook(tmp_path, tasks=plays, **kwargs), keys
 
     def operations(self, key, mutating=None):
         return [
@@ -111,27 +115,32 @@ def steps(aws_sandbox):
                 pass
 
 
-def test_check_mode_predicts_the_creation_and_changes_nothing(steps, tmp_path):
-    r, key = steps.run(tmp_path, ("create", MODULE, steps.params), check=True, diff=True)
-    assert r.rc == 0, r.stdout[-3000:]
-    task = r.task("create")
-    assert task["changed"] is True
-    assert task["cluster"]["status"] == "CREATING" and task["cluster"]["id"] is None
-    assert task["cluster"]["failover_mode"] == "AUTOMATIC" and "reader_endpoint" in task["cluster"]
-    assert task["diff"]["before"] == {} and task["diff"]["after"]["db_instance_type"] == "db.influx.medium"
-    assert "password" not in task["diff"]["after"]
-    assert steps.operations(key, mutating=True) == []
-    assert steps.named() == []
+CHECK_DIFF = {"check_mode": True, "diff": True}
 
 
-def test_create_builds_what_was_asked_and_never_shows_the_password(steps, tmp_path):
-    r, key = steps.run(tmp_path, ("create", MODULE, steps.params), verbosity=3)
+def test_check_mode_then_create_then_a_rerun_that_only_reads(steps, tmp_path):
+    r, keys = steps.run(
+        tmp_path,
+        ("predict", MODULE, steps.params, CHECK_DIFF),
+        ("create", MODULE, steps.params),
+        ("again", MODULE, steps.params, {"diff": True}),
+        verbosity=3,
+    )
     assert r.rc == 0, r.stdout[-3000:]
     assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
-    task = r.task("create")
-    out = steps.out = task["cluster"]
-    assert task["changed"] is True and out["status"] == "AVAILABLE" and "password" not in out
-    assert steps.operations(key, mutating=True) == ["CreateDbCluster"]
+
+    predicted = r.task("predict")
+    assert predicted["changed"] is True
+    assert predicted["cluster"]["status"] == "CREATING" and predicted["cluster"]["id"] is None
+    assert predicted["cluster"]["failover_mode"] == "AUTOMATIC" and "reader_endpoint" in predicted["cluster"]
+    assert predicted["diff"]["before"] == {} and predicted["diff"]["after"]["db_instance_type"] == "db.influx.medium"
+    assert "password" not in predicted["diff"]["after"]
+    assert steps.operations(keys["predict"], mutating=True) == []
+
+    created = r.task("create")
+    out = steps.out = created["cluster"]
+    assert created["changed"] is True and out["status"] == "AVAILABLE" and "password" not in out
+    assert steps.operations(keys["create"], mutating=True) == ["CreateDbCluster"]
     live = steps.live()
     assert live["status"] == "AVAILABLE" and live["deploymentType"] == "MULTI_NODE_READ_REPLICAS"
     assert live["dbInstanceType"] == "db.influx.medium" and live["allocatedStorage"] == 20
@@ -141,39 +150,37 @@ def test_create_builds_what_was_asked_and_never_shows_the_password(steps, tmp_pa
     assert steps.ts.list_tags_for_resource(resourceArn=live["arn"])["tags"] == {"Team": "ONS", "Env": "test"}
     members = steps.ts.list_db_instances_for_cluster(dbClusterId=live["id"])["items"]
     assert sorted(m["instanceMode"] for m in members) == ["PRIMARY", "REPLICA"]
-    steps.done.add("create")
 
-
-def test_rerun_only_reads(steps, tmp_path):
-    steps.need("create")
-    r, key = steps.run(tmp_path, ("again", MODULE, steps.params), diff=True)
-    assert r.rc == 0, r.stdout[-3000:]
-    task = r.task("again")
-    assert task["changed"] is False and task["diff"]["before"] == task["diff"]["after"]
-    operations = steps.operations(key)
+    again = r.task("again")
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"]
+    operations = steps.operations(keys["again"])
     # the organization and bucket were compared through the auth-parameters secret, tags read once
     assert "GetSecretValue" in operations and operations.count("ListTagsForResource") == 1
     assert set(operations) <= READS, operations
+    steps.done.add("create")
 
 
-def test_check_mode_predicts_the_update(steps, tmp_path):
+def test_every_updatable_field_in_one_call_predicted_applied_then_unchanged(steps, tmp_path):
     steps.need("create")
-    r, key = steps.run(tmp_path, ("update", MODULE, steps.updated()), check=True, diff=True)
+    wanted = steps.updated()
+    immutable = dict(wanted, allocated_storage=40, vpc_subnet_ids=steps.subnets[:1], organization="other")
+    r, keys = steps.run(
+        tmp_path,
+        ("predict", MODULE, wanted, CHECK_DIFF),
+        ("update", MODULE, wanted),
+        ("again", MODULE, wanted),
+        ("immutable", MODULE, immutable, {"ignore_errors": True}),
+    )
     assert r.rc == 0, r.stdout[-3000:]
-    task = r.task("update")
-    assert task["changed"] is True and task["cluster"]["db_instance_type"] == "db.influx.large"
-    assert task["diff"]["before"]["failover_mode"] == "AUTOMATIC" and task["diff"]["after"]["failover_mode"] == "NO_FAILOVER"
-    assert steps.operations(key, mutating=True) == []
-    assert steps.live()["dbInstanceType"] == "db.influx.medium"
+    predicted = r.task("predict")
+    assert predicted["changed"] is True and predicted["cluster"]["db_instance_type"] == "db.influx.large"
+    assert predicted["diff"]["before"]["failover_mode"] == "AUTOMATIC"
+    assert predicted["diff"]["after"]["failover_mode"] == "NO_FAILOVER"
+    assert steps.operations(keys["predict"], mutating=True) == []
 
-
-def test_every_updatable_field_changes_in_one_call_then_a_rerun_changes_nothing(steps, tmp_path):
-    steps.need("create")
-    r, key = steps.run(tmp_path, ("update", MODULE, steps.updated()))
-    assert r.rc == 0, r.stdout[-3000:]
-    task = r.task("update")
-    assert task["changed"] is True
-    assert task["update_calls"] == [{
+    update = r.task("update")
+    assert update["changed"] is True  # so check mode had changed nothing
+    assert update["update_calls"] == [{
         "db_instance_type": "db.influx.large",
         "port": 8087,
         "failover_mode": "NO_FAILOVER",
@@ -182,9 +189,10 @@ def test_every_updatable_field_changes_in_one_call_then_a_rerun_changes_nothing(
         "maintenance_schedule": {"timezone": "Europe/London", "preferred_maintenance_window": "Sun:02:00-Sun:04:00"},
         "db_backup_configurations": [{"type": "DAILY", "retention_days": 7, "enabled": True}],
     }]
-    assert steps.operations(key, mutating=True) == ["UpdateDbCluster"]
+    assert predicted["update_calls"] == update["update_calls"]
+    assert steps.operations(keys["update"], mutating=True) == ["UpdateDbCluster"]
     live = steps.live()
-    assert live["status"] == "AVAILABLE" and task["cluster"]["status"] == "AVAILABLE"
+    assert live["status"] == "AVAILABLE" and update["cluster"]["status"] == "AVAILABLE"
     assert live["dbInstanceType"] == "db.influx.large" and live["port"] == 8087 and live["failoverMode"] == "NO_FAILOVER"
     assert live["dbParameterGroupIdentifier"] == steps.group_id
     assert live["logDeliveryConfiguration"] == {"s3Configuration": {"bucketName": steps.logs, "enabled": True}}
@@ -193,28 +201,22 @@ def test_every_updatable_field_changes_in_one_call_then_a_rerun_changes_nothing(
     members = steps.ts.list_db_instances_for_cluster(dbClusterId=live["id"])["items"]
     assert {m["dbInstanceType"] for m in members} == {"db.influx.large"}
 
-    r, key = steps.run(tmp_path, ("again", MODULE, steps.updated()))
-    assert r.rc == 0 and r.task("again")["changed"] is False
-    assert set(steps.operations(key)) <= READS
+    assert r.task("again")["changed"] is False
+    assert set(steps.operations(keys["again"])) <= READS
+
+    refused = r.task("immutable")
+    assert refused["failed"] is True
+    assert "allocated_storage (current: 20, wanted: 40)" in refused["msg"]
+    assert "organization (current: 'ons', wanted: 'other')" in refused["msg"]
+    assert f"vpc_subnet_ids (current: {live['vpcSubnetIds']!r}, wanted: {steps.subnets[:1]!r})" in refused["msg"]
+    assert steps.operations(keys["immutable"], mutating=True) == []
     steps.done.add("update")
-
-
-def test_create_only_changes_are_refused_before_any_change(steps, tmp_path):
-    steps.need("update")
-    wanted = dict(steps.updated(), allocated_storage=40, vpc_subnet_ids=steps.subnets[:1], organization="other")
-    r, key = steps.run(tmp_path, ("immutable", MODULE, wanted, {"ignore_errors": True}))
-    task = r.task("immutable")
-    assert task["failed"] is True
-    assert "allocated_storage (current: 20, wanted: 40)" in task["msg"]
-    assert "organization (current: 'ons', wanted: 'other')" in task["msg"]
-    assert f"vpc_subnet_ids (current: {steps.live()['vpcSubnetIds']!r}, wanted: {steps.subnets[:1]!r})" in task["msg"]
-    assert steps.operations(key, mutating=True) == []
 
 
 def test_tags_are_added_then_purged_and_info_reports_them(steps, tmp_path):
     steps.need("update")
     arn = steps.out["arn"]
-    r, key = steps.run(
+    r, keys = steps.run(
         tmp_path,
         ("add", MODULE, dict(steps.updated(), tags={"Owner": "data"}, purge_tags=False)),
         ("purge", MODULE, dict(steps.updated(), tags={"Owner": "data"})),
@@ -223,39 +225,39 @@ def test_tags_are_added_then_purged_and_info_reports_them(steps, tmp_path):
     )
     assert r.rc == 0, r.stdout[-3000:]
     assert r.task("add")["cluster"]["tags"] == {"Team": "ONS", "Env": "test", "Owner": "data"}
+    assert steps.operations(keys["add"], mutating=True) == ["TagResource"]
     assert r.task("purge")["diff"]["after"]["tags"] == {"Owner": "data"}
-    assert steps.operations(key, mutating=True) == ["TagResource", "UntagResource"]
+    assert steps.operations(keys["purge"], mutating=True) == ["UntagResource"]
     assert steps.ts.list_tags_for_resource(resourceArn=arn)["tags"] == {"Owner": "data"}
     clusters = r.task("info")["clusters"]
     assert [c["id"] for c in clusters] == [steps.out["id"]] and clusters[0]["tags"] == {"Owner": "data"}
     assert sorted(i["instance_mode"] for i in clusters[0]["instances"]) == ["PRIMARY", "REPLICA"]
-    assert r.task("info")["changed"] is False
+    assert r.task("info")["changed"] is False and "diff" not in r.task("info")
 
 
-def test_reboot_one_instance_by_cluster_id(steps, tmp_path):
+def test_reboot_one_instance_then_delete_without_waiting_then_absent_again(steps, tmp_path):
     steps.need("create")
     reader = next(m["id"] for m in steps.ts.list_db_instances_for_cluster(dbClusterId=steps.out["id"])["items"]
                   if m["instanceMode"] == "REPLICA")
-    r, key = steps.run(tmp_path, ("reboot", MODULE, {"id": steps.out["id"], "state": "rebooted",
-                                                    "reboot_instance_ids": [reader]}))
+    r, keys = steps.run(
+        tmp_path,
+        ("reboot", MODULE, {"id": steps.out["id"], "state": "rebooted", "reboot_instance_ids": [reader]}),
+        ("delete", MODULE, {"name": steps.name, "state": "absent", "wait": False}, {"diff": True}),
+        ("again", MODULE, {"name": steps.name, "state": "absent"}),
+    )
     assert r.rc == 0, r.stdout[-3000:]
     assert r.task("reboot")["changed"] is True and r.task("reboot")["cluster"]["status"] == "AVAILABLE"
-    assert steps.operations(key, mutating=True) == ["RebootDbCluster"]
+    assert steps.operations(keys["reboot"], mutating=True) == ["RebootDbCluster"]
 
+    delete = r.task("delete")
+    assert delete["changed"] is True and delete["cluster"]["status"] == "DELETING"
+    assert delete["diff"]["before"]["id"] == steps.out["id"] and delete["diff"]["after"] == {}
+    assert steps.operations(keys["delete"], mutating=True) == ["DeleteDbCluster"]
 
-def test_delete_without_waiting_then_absent_again_waits_and_changes_nothing(steps, tmp_path):
-    steps.need("create")
-    r, key = steps.run(tmp_path, ("delete", MODULE, {"name": steps.name, "state": "absent", "wait": False}), diff=True)
-    assert r.rc == 0, r.stdout[-3000:]
-    task = r.task("delete")
-    assert task["changed"] is True and task["cluster"]["status"] == "DELETING"
-    assert task["diff"]["before"]["id"] == steps.out["id"] and task["diff"]["after"] == {}
-    assert steps.operations(key, mutating=True) == ["DeleteDbCluster"]
-    r, key = steps.run(tmp_path, ("again", MODULE, {"name": steps.name, "state": "absent"}))
-    assert r.rc == 0, r.stdout[-3000:]
-    assert r.task("again")["changed"] is False and r.task("again")["cluster"] == {}
-    assert "diff" not in r.task("again")  # diff only with --diff
-    assert steps.operations(key, mutating=True) == []
+    again = r.task("again")
+    assert again["changed"] is False and again["cluster"] == {}  # it waited until the cluster was gone
+    assert "diff" not in again  # diff only with --diff
+    assert steps.operations(keys["again"], mutating=True) == []
     assert steps.named() == []
 
 
@@ -272,10 +274,11 @@ BAD_INPUTS = [
 def test_bad_input_fails_before_any_request(steps, tmp_path):
     base = dict(steps.params, name=f"bad-{steps.suffix}")
     tasks = [(f"bad{i}", MODULE, dict(base, **changes), {"ignore_errors": True}) for i, (changes, _) in enumerate(BAD_INPUTS)]
-    r, key = steps.run(tmp_path, *tasks, verbosity=3)
+    r, keys = steps.run(tmp_path, *tasks, verbosity=3)
     for i, (_changes, message) in enumerate(BAD_INPUTS):
         task = r.task(f"bad{i}")
         assert task["failed"] is True, (i, task)
         assert message in task["msg"], (message, task["msg"])
-    assert steps.sandbox.control.requests(access_key=key) == []  # not one request
+    for key in keys.values():
+        assert steps.sandbox.control.requests(access_key=key) == []  # not one request
     assert PASSWORD not in r.stdout and PASSWORD not in r.stderr
