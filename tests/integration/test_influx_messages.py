@@ -31,7 +31,7 @@ from tests.integration.test_influx_modules import (  # noqa: F401
     ORG,
     InfluxServer,
     failed_cleanly,
-    influx,
+    influx,  # pylint: disable=unused-import  # the fixture, used by name
 )
 
 pytestmark = pytest.mark.slow
@@ -83,8 +83,8 @@ def test_connection_failures_say_what_to_do(influx: InfluxServer, tmp_path: Path
     bad_token = "not-a-token-InfluxDB-knows"
     tasks = {
         "https to plain http": ("influx_bucket", influx.conn(url=https_url, name="x")),
-        "https to plain http, validate_certs false": ("influx_bucket", influx.conn(url=https_url, name="x",
-                                                                                    validate_certs=False)),
+        "https to plain http, validate_certs false": ("influx_bucket", influx.conn(
+            url=https_url, name="x", validate_certs=False)),
         "token not accepted": ("influx_bucket", influx.conn(token=bad_token, name="x")),
         "password not accepted": ("influx_bucket", {"url": influx.url, "username": ADMIN_USER,
                                                     "password": "not-the-Passw0rd", "org": ORG, "name": "x"}),

@@ -50,8 +50,8 @@ def test_auth_parameters_by_name_sign_in_to_the_instance(aws_sandbox, aws_vpc, t
                 "token_created": "{{ token.token is defined }}"}}},
             {"name": "by id, in check mode", FQ + "timestream_influxdb_auth_parameters_info": {"id": instance["id"]},
              "register": "by_id", "no_log": True, "check_mode": True},
-            {"name": "same", "ansible.builtin.assert": {"that": ["by_id.auth_parameters == auth.auth_parameters",
-                                                                  "by_id is not changed"]}},
+            {"name": "same", "ansible.builtin.assert": {"that": [
+                "by_id.auth_parameters == auth.auth_parameters", "by_id is not changed"]}},
             {"name": "typo", FQ + "timestream_influxdb_auth_parameters_info": {"name": name + "x"},
              "ignore_errors": True},
             {"name": "region typo", FQ + "timestream_influxdb_auth_parameters_info": {"name": name,
