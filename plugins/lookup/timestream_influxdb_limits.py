@@ -96,6 +96,8 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 try:
+    import botocore.session
+
     from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import (
         LARGE_STORAGE_MIN_GIB,
         LARGE_STORAGE_TYPES,
@@ -118,7 +120,8 @@ def _bounds(shape: Any, *extra: str) -> dict[str, Any]:
 
 def instance_limits() -> dict[str, Any]:
     """The limits of CreateDbInstance's input shape, as a plain dictionary."""
-    members = input_shape("CreateDbInstance").members
+    model = botocore.session.get_session().get_service_model("timestream-influxdb")
+    members = input_shape(model, "CreateDbInstance").members
     return {
         "instance_name": _bounds(members["name"], "pattern"),
         "password": _bounds(members["password"], "pattern"),
