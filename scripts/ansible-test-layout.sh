@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by scripts/sanity.sh and scripts/integration.sh: what every `ansible-test` run of this
 # collection needs. Expects $repo (the checkout) and $venv (its virtualenv).
+# shellcheck disable=SC2154  # repo and venv are set by the script that sources this file
 #
 #   ansible_test_layout WORK   copies the collection to WORK/ansible_collections/ons/timestream_influxdb
 #                              (ansible-test insists on that layout), with amazon.aws and community.aws

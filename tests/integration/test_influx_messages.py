@@ -25,13 +25,13 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import REPO, ansible_env, run_playbook
-from tests.integration.test_influx_modules import (  # noqa: F401
+from tests.integration.test_influx_modules import (  # noqa: F401  # pylint: disable=unused-import
     ADMIN_USER,
     FQ,
     ORG,
     InfluxServer,
     failed_cleanly,
-    influx,  # pylint: disable=unused-import  # the fixture, used by name
+    influx,  # the fixture, used by name
 )
 
 pytestmark = pytest.mark.slow

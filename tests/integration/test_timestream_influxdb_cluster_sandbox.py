@@ -273,7 +273,7 @@ BAD_INPUTS = [
 
 def test_bad_input_fails_before_any_request(steps, tmp_path):
     base = dict(steps.params, name=f"bad-{steps.suffix}")
-    tasks = [(f"bad{i}", MODULE, dict(base, **changes), {"ignore_errors": True}) for i, (changes, _) in enumerate(BAD_INPUTS)]
+    tasks = [(f"bad{i}", MODULE, dict(base, **changes), {"ignore_errors": True}) for i, changes in enumerate(c for c, _message in BAD_INPUTS)]
     r, keys = steps.run(tmp_path, *tasks, verbosity=3)
     for i, (_changes, message) in enumerate(BAD_INPUTS):
         task = r.task(f"bad{i}")

@@ -59,7 +59,7 @@ def test_a_diff_with_nothing_before_is_an_add_listing_every_field():
 
 
 def test_a_diff_from_absent_state_is_an_add():
-    action, _ = plan.classify({}, result(diff={"before": {"state": "absent"}, "after": {"state": "present"}}))
+    action = plan.classify({}, result(diff={"before": {"state": "absent"}, "after": {"state": "present"}}))[0]
     assert action == plan.ADD
 
 

@@ -111,7 +111,9 @@ MAX = LIMITS["allocated_storage"]["max"]
     ("change", "message"),
     [
         ({"database_instance_name": "ab"}, "database_instance_name must be 3-40 characters long, got 2: 'ab'"),
-        ({"database_instance_name": "ons_dev"}, "database_instance_name must start with a letter and hold only letters, digits and single hyphens (no hyphen at the end, no two in a row), got 'ons_dev'"),
+        ({"database_instance_name": "ons_dev"},
+         "database_instance_name must start with a letter and hold only letters, digits and single hyphens"
+         " (no hyphen at the end, no two in a row), got 'ons_dev'"),
         ({"database_instance_name": None}, "database_instance_name must be set, got None"),
         ({"database_instance_class": "db.influx.tiny"}, "database_instance_class must be one of db.influx.medium, "),
         ({"database_instance_class": None}, "database_instance_class is not set; it must be one of db.influx.medium"),
