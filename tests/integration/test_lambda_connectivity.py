@@ -1,0 +1,132 @@
+"""The seed's Lambda connectivity test against the sandbox: the platform built once (network,
+database, secrets with tokens, monitoring) plus the function (roles/lambda_test); its invocation
+reports every step passed; each cause the seed's troubleshooting lists, broken in turn, makes
+validation fail with the matching diagnosis, and the function passes again once it is repaired."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.helpers.ansible import REPO
+from tests.integration.test_validation import BUILD, failure, run_local
+
+pytestmark = pytest.mark.slow  # builds the platform in the AWS sandbox
+
+PROJECT = "ons-data-platform"
+BUILD_WITH_FUNCTION = BUILD.format(repo=REPO) + f"""
+- name: Connectivity test function
+  ansible.builtin.import_playbook: {REPO}/playbooks/lambda_test.yml
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(aws_sandbox, tmp_path_factory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("lambda")
+    env_name = f"lam{uuid.uuid4().hex[:5]}"
+    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1}
+    build = workdir / "build.yml"
+    build.write_text(BUILD_WITH_FUNCTION)
+    result = run_local(aws_sandbox, workdir, build, extra)
+    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    prefix = f"{PROJECT}-{env_name}"
+    return {"workdir": workdir, "vars": extra, "prefix": prefix, "function": f"{prefix}-influxdb-test",
+            "secrets": f"{PROJECT}/{env_name}/influxdb"}
+
+
+def invoke(aws_sandbox, platform) -> dict[str, Any]:
+    answer = aws_sandbox.client("lambda").invoke(FunctionName=platform["function"], Payload=b"{}")
+    assert "FunctionError" not in answer, answer
+    return json.loads(answer["Payload"].read())
+
+
+def validate_fails(aws_sandbox, platform) -> dict[str, Any]:
+    result = run_local(aws_sandbox, platform["workdir"], REPO / "playbooks" / "validation.yml", platform["vars"])
+    assert result.rc != 0
+    failed = failure(result)
+    assert failed["name"] == "The connectivity test passed every step", failed
+    return failed
+
+
+def test_the_function_runs_in_the_private_subnets_and_passes_every_step(aws_sandbox, platform):
+    config = aws_sandbox.client("lambda").get_function(FunctionName=platform["function"])["Configuration"]
+    ec2 = aws_sandbox.client("ec2")
+    private = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [f"{platform['prefix']}-private-*"]}])
+    assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(s["SubnetId"] for s in private["Subnets"])
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{platform['prefix']}-lambda"]}])
+    assert config["VpcConfig"]["SecurityGroupIds"] == [group["SecurityGroups"][0]["GroupId"]]
+    assert config["Role"].endswith(f":role/{platform['prefix']}-influxdb-lambda")
+
+    report = invoke(aws_sandbox, platform)
+    assert report["ok"] is True and report["failed_step"] is None, report
+    assert [(s["step"], s["ok"]) for s in report["steps"]] == [
+        ("read_secret", True), ("health", True), ("write", True), ("query", True)]
+    assert all(isinstance(s["latency_ms"], float) for s in report["steps"])
+    assert "token" not in json.dumps(report).lower().replace("lambda-token", "")
+    events = aws_sandbox.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{platform['function']}")["events"]
+    assert any('"ok": true' in e["message"] for e in events)
+
+
+@contextmanager
+def broken(undo) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        undo()
+
+
+def test_without_the_ingress_rule_the_connection_times_out_and_validation_names_the_security_group(aws_sandbox, platform):
+    ec2 = aws_sandbox.client("ec2")
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [
+        f"{platform['prefix']}-lambda", f"{platform['prefix']}-influxdb"]}])["SecurityGroups"]}
+    database = groups[f"{platform['prefix']}-influxdb"]
+    rule = database["IpPermissions"][0]
+    rule = {k: rule[k] for k in ("IpProtocol", "FromPort", "ToPort", "UserIdGroupPairs")}
+    ec2.revoke_security_group_ingress(GroupId=database["GroupId"], IpPermissions=[rule])
+    with broken(lambda: ec2.authorize_security_group_ingress(GroupId=database["GroupId"], IpPermissions=[rule])):
+        failed = validate_fails(aws_sandbox, platform)
+        assert "step health failed" in failed["msg"]
+        assert "Likely cause: timeout" in failed["msg"] and "security group" in failed["msg"]
+    assert invoke(aws_sandbox, platform)["ok"] is True
+
+
+def test_without_the_secret_permission_validation_names_the_iam_policy(aws_sandbox, platform):
+    iam = aws_sandbox.client("iam")
+    role = f"{platform['prefix']}-influxdb-lambda"
+    original = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+    document = original if isinstance(original, dict) else json.loads(original)
+    reduced = {**document, "Statement": [s for s in document["Statement"] if s.get("Sid") != "ReadThePlatformSecrets"]}
+    assert len(reduced["Statement"]) == len(document["Statement"]) - 1
+    iam.put_role_policy(RoleName=role, PolicyName=role, PolicyDocument=json.dumps(reduced))
+    with broken(lambda: iam.put_role_policy(RoleName=role, PolicyName=role, PolicyDocument=json.dumps(document))):
+        failed = validate_fails(aws_sandbox, platform)
+        assert "step read_secret failed" in failed["msg"]
+        assert "AccessDeniedException" in failed["msg"] and "Likely cause: IAM policy" in failed["msg"]
+    assert invoke(aws_sandbox, platform)["ok"] is True
+
+
+def test_with_the_token_deactivated_validation_names_the_token(aws_sandbox, platform):
+    secrets = aws_sandbox.client("secretsmanager")
+    lambda_token = json.loads(secrets.get_secret_value(SecretId=f"{platform['secrets']}/lambda-token")["SecretString"])
+    operator = json.loads(secrets.get_secret_value(SecretId=f"{platform['secrets']}/operator-token")["SecretString"])
+
+    def set_status(status: str) -> None:
+        request = urllib.request.Request(
+            f"{lambda_token['url']}/api/v2/authorizations/{lambda_token['authorization_id']}",
+            data=json.dumps({"status": status}).encode(), method="PATCH",
+            headers={"Authorization": f"Token {operator['token']}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the sandbox's http URL
+            assert response.status == 200
+
+    set_status("inactive")
+    with broken(lambda: set_status("active")):
+        failed = validate_fails(aws_sandbox, platform)
+        assert "step write failed" in failed["msg"] and "HTTP 401" in failed["msg"]
+        assert "Likely cause: token or permissions" in failed["msg"]
+    assert invoke(aws_sandbox, platform)["ok"] is True
