@@ -242,8 +242,9 @@ class LambdaExecutor:
         return info.service == "lambda" and method == "POST" and bool(INVOKE_PATH.match(path))
 
     def invoke(self, environ: dict[str, Any], info: RequestInfo, account: str, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        from moto.backends import get_backend
         from urllib.parse import parse_qs, unquote
+
+        from moto.backends import get_backend
 
         name = unquote(INVOKE_PATH.match(environ.get("PATH_INFO", ""))["name"])  # type: ignore[index]
         qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("Qualifier", [None])[0]
@@ -315,7 +316,7 @@ class LambdaExecutor:
                     "request_id": request_id,
                     "routes": self._routes(account, region, fn),
                 }
-                proc = subprocess.Popen(  # noqa: S603 - the sandbox's own Python
+                proc = subprocess.Popen(
                     [sys.executable, "-c", RUNTIME], cwd=task_root, env=env,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 )
@@ -410,7 +411,8 @@ class LambdaExecutor:
         if info.service == "secretsmanager" and params.get("SecretId"):
             secret_id = params["SecretId"]
             backend = get_backend("secretsmanager")[session.account][session.region]
-            secret = backend.secrets[secret_id] if secret_id in backend.secrets else None
+            # SecretsStore finds names and ARNs through [] and "in", not through dict.get
+            secret = backend.secrets[secret_id] if secret_id in backend.secrets else None  # noqa: SIM401
             if secret is None:
                 arn = secret_id if secret_id.startswith("arn:") else (
                     f"arn:{partition}:secretsmanager:{session.region}:{session.account}:secret:{secret_id}")

@@ -121,7 +121,7 @@ def test_with_the_token_deactivated_validation_names_the_token(aws_sandbox, plat
             f"{lambda_token['url']}/api/v2/authorizations/{lambda_token['authorization_id']}",
             data=json.dumps({"status": status}).encode(), method="PATCH",
             headers={"Authorization": f"Token {operator['token']}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the sandbox's http URL
+        with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
 
     set_status("inactive")
