@@ -55,6 +55,9 @@ BUILD = """
       ansible.builtin.include_role:
         name: ons.timestream_influxdb.secrets
         tasks_from: tokens
+
+- name: Connectivity test function (validation invokes it)
+  ansible.builtin.import_playbook: {repo}/playbooks/lambda_test.yml
 """
 
 
