@@ -26,7 +26,10 @@ PROJECT = "ons-data-platform"
 def platform(aws_sandbox, tmp_path_factory) -> dict[str, Any]:
     workdir = tmp_path_factory.mktemp("lambda")
     env_name = f"lam{uuid.uuid4().hex[:5]}"
-    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1}
+    # a CIDR of its own: the preflight refuses a VPC overlapping another environment's in the sandbox
+    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1,
+             "vpc_cidr": "10.66.0.0/16", "vpc_public_subnet_cidrs": ["10.66.1.0/24", "10.66.2.0/24"],
+             "vpc_private_subnet_cidrs": ["10.66.10.0/24", "10.66.20.0/24"]}
     build = workdir / "build.yml"
     build.write_text(BUILD.format(repo=REPO))  # ends with playbooks/lambda_test.yml
     result = run_local(aws_sandbox, workdir, build, extra)
