@@ -140,3 +140,92 @@ def test_an_unknown_function_is_resource_not_found(aws_sandbox):
 ])
 def test_identity_policy_evaluation(statements, action, resource, decision):
     assert iam_eval.evaluate([policy(*statements)], action, resource) == decision
+
+
+PROBE = '''
+import json, urllib.request
+
+def handler(event, context):
+    try:
+        with urllib.request.urlopen(event["url"] + "/health", timeout=1.5) as response:
+            return {"status": json.loads(response.read())["status"]}
+    except Exception as exc:
+        return {"error": type(exc).__name__ + ": " + str(exc)}
+'''
+
+
+@pytest.fixture(scope="module")
+def network(aws_sandbox):
+    """A VPC with the function's and the instance's security groups (the InfluxDB port from the
+    function's group only), an instance in it, and a second VPC."""
+    ec2, ts, iam = aws_sandbox.client("ec2"), aws_sandbox.client("timestream-influxdb"), aws_sandbox.client("iam")
+    vpcs, subnets = [], []
+    for octet in (81, 82):
+        vpc = ec2.create_vpc(CidrBlock=f"10.{octet}.0.0/16")["Vpc"]["VpcId"]
+        vpcs.append(vpc)
+        subnets.append([ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{octet}.{i}.0/24",
+                                          AvailabilityZone=f"{aws_sandbox.region}{az}")["Subnet"]["SubnetId"]
+                        for i, az in ((1, "a"), (2, "b"))])
+    tag = uuid.uuid4().hex[:6]
+    fn_sg = ec2.create_security_group(GroupName=f"fn-{tag}", Description="function", VpcId=vpcs[0])["GroupId"]
+    db_sg = ec2.create_security_group(GroupName=f"db-{tag}", Description="instance", VpcId=vpcs[0])["GroupId"]
+    other_sg = ec2.create_security_group(GroupName=f"other-{tag}", Description="other", VpcId=vpcs[1])["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 8086, "ToPort": 8086, "UserIdGroupPairs": [{"GroupId": fn_sg}]}
+    ec2.authorize_security_group_ingress(GroupId=db_sg, IpPermissions=[rule])
+    created = ts.create_db_instance(
+        name=f"reach-{tag}", username="operator", password="Passw0rd99", organization="ons", bucket="metrics",
+        dbInstanceType="db.influx.medium", vpcSubnetIds=subnets[0], vpcSecurityGroupIds=[db_sg], allocatedStorage=20)
+    from sandbox.client import wait_for_db_instance
+
+    instance = wait_for_db_instance(ts, created["id"])
+    trust = policy({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName=f"reach-{tag}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    yield {"tag": tag, "subnets": subnets, "fn_sg": fn_sg, "db_sg": db_sg, "other_sg": other_sg, "rule": rule,
+           "url": f"http://{instance['endpoint']}:{instance['port']}", "role": role}
+    ts.delete_db_instance(identifier=created["id"])
+
+
+def probe(aws_sandbox, network, name, vpc_config=None):
+    lam = aws_sandbox.client("lambda")
+    function = f"reach-{network['tag']}-{name}"
+    lam.create_function(FunctionName=function, Runtime="python3.11", Role=network["role"], Handler="app.handler",
+                        Code={"ZipFile": package(PROBE)}, Timeout=10,
+                        **({"VpcConfig": vpc_config} if vpc_config else {}))
+    try:
+        return invoke(aws_sandbox, function, {"url": network["url"]})[1]
+    finally:
+        lam.delete_function(FunctionName=function)
+
+
+def test_the_function_reaches_the_instance_when_the_security_groups_allow_it(aws_sandbox, network):
+    config = {"SubnetIds": network["subnets"][0], "SecurityGroupIds": [network["fn_sg"]]}
+    assert probe(aws_sandbox, network, "ok", config) == {"status": "pass"}
+
+
+def test_without_the_ingress_rule_the_connection_hangs_until_the_client_times_out(aws_sandbox, network):
+    ec2 = aws_sandbox.client("ec2")
+    config = {"SubnetIds": network["subnets"][0], "SecurityGroupIds": [network["fn_sg"]]}
+    ec2.revoke_security_group_ingress(GroupId=network["db_sg"], IpPermissions=[network["rule"]])
+    try:
+        answer = probe(aws_sandbox, network, "noingress", config)
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=network["db_sg"], IpPermissions=[network["rule"]])
+    assert "timed out" in answer["error"]
+
+
+def test_without_egress_the_connection_hangs(aws_sandbox, network):
+    ec2 = aws_sandbox.client("ec2")
+    everything = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ec2.revoke_security_group_egress(GroupId=network["fn_sg"], IpPermissions=[everything])
+    try:
+        answer = probe(aws_sandbox, network, "noegress",
+                       {"SubnetIds": network["subnets"][0], "SecurityGroupIds": [network["fn_sg"]]})
+    finally:
+        ec2.authorize_security_group_egress(GroupId=network["fn_sg"], IpPermissions=[everything])
+    assert "timed out" in answer["error"]
+
+
+def test_from_another_vpc_or_outside_any_vpc_the_connection_hangs(aws_sandbox, network):
+    other = {"SubnetIds": network["subnets"][1], "SecurityGroupIds": [network["other_sg"]]}
+    assert "timed out" in probe(aws_sandbox, network, "othervpc", other)["error"]
+    assert "timed out" in probe(aws_sandbox, network, "novpc")["error"]
