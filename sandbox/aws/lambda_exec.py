@@ -181,7 +181,6 @@ class Relay:
         self.address = self.listener.getsockname()[:2]
         self.dropped: list[str] = []
         self._closed = threading.Event()
-        self._held: list[socket.socket] = []
         threading.Thread(target=self._accept, name=f"lambda-relay-{function}", daemon=True).start()
 
     def _accept(self) -> None:
@@ -197,7 +196,7 @@ class Relay:
         if verdict is not None or target is None:
             # AWS drops the packets: the client sees nothing until its own timeout.
             self.dropped.append(verdict or "the instance has no endpoint")
-            self._held.append(client)
+            self._hold(client)
             return
         try:
             upstream = socket.create_connection(target, timeout=10)
@@ -205,6 +204,17 @@ class Relay:
             client.close()  # the server is down: refused, as a closed port answers
             return
         self._pipe(client, upstream)
+
+    def _hold(self, client: socket.socket) -> None:
+        """Read and discard until the client gives up (closes) or the relay closes; answer nothing."""
+        try:
+            while not self._closed.is_set():
+                if select.select([client], [], [], 0.5)[0] and not client.recv(65536):
+                    return
+        except OSError:
+            return
+        finally:
+            client.close()
 
     def _pipe(self, a: socket.socket, b: socket.socket) -> None:
         sockets = [a, b]
@@ -224,9 +234,11 @@ class Relay:
 
     def close(self) -> None:
         self._closed.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
         self.listener.close()
-        for s in self._held:
-            s.close()
 
 
 class LambdaExecutor:
