@@ -1,4 +1,4 @@
-"""The seed's Lambda connectivity test against the sandbox: the platform built once (network,
+"""The seed's Lambda connectivity test against the sandbox: the platform built once per session (network,
 database, secrets with tokens, monitoring) plus the function (roles/lambda_test); its invocation
 reports every step passed; each cause the seed's troubleshooting lists, broken in turn, makes
 validation fail with the matching diagnosis, and the function passes again once it is repaired."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,28 +14,19 @@ from typing import Any
 import pytest
 
 from tests.helpers.ansible import REPO
-from tests.integration.test_validation import BUILD, failure, run_local
+from tests.integration.test_validation import failure, run_local
 
 pytestmark = pytest.mark.slow  # builds the platform in the AWS sandbox
 
 PROJECT = "ons-data-platform"
 
 
-@pytest.fixture(scope="module")
-def platform(aws_sandbox, tmp_path_factory) -> dict[str, Any]:
-    workdir = tmp_path_factory.mktemp("lambda")
-    env_name = f"lam{uuid.uuid4().hex[:5]}"
-    # a CIDR of its own: the preflight refuses a VPC overlapping another environment's in the sandbox
-    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1,
-             "vpc_cidr": "10.66.0.0/16", "vpc_public_subnet_cidrs": ["10.66.1.0/24", "10.66.2.0/24"],
-             "vpc_private_subnet_cidrs": ["10.66.10.0/24", "10.66.20.0/24"]}
-    build = workdir / "build.yml"
-    build.write_text(BUILD.format(repo=REPO))  # ends with playbooks/lambda_test.yml
-    result = run_local(aws_sandbox, workdir, build, extra)
-    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    prefix = f"{PROJECT}-{env_name}"
-    return {"workdir": workdir, "vars": extra, "prefix": prefix, "function": f"{prefix}-influxdb-test",
-            "secrets": f"{PROJECT}/{env_name}/influxdb"}
+@pytest.fixture
+def platform(validation_platform) -> dict[str, Any]:
+    """The platform validation runs against, built once per session (tests/integration/conftest.py)."""
+    prefix = validation_platform["prefix"]
+    return {**validation_platform, "function": f"{prefix}-influxdb-test",
+            "secrets": f"{PROJECT}/{validation_platform['env']}/influxdb"}
 
 
 def invoke(aws_sandbox, platform) -> dict[str, Any]:
@@ -79,6 +69,16 @@ def test_deploying_again_changes_nothing(aws_sandbox, platform):
     assert [t["name"] for t in result.tasks() if t.get("changed")] == []
     mutating = [r for r in aws_sandbox.control.requests() if r["seq"] > before and r["mutating"]]
     assert [(r["service"], r["operation"]) for r in mutating] == []
+    check = run_local(aws_sandbox, platform["workdir"], REPO / "playbooks" / "lambda_test.yml", platform["vars"], check=True)
+    assert check.rc == 0 and [t["name"] for t in check.tasks() if t.get("changed")] == [], check.stdout[-3000:]
+
+
+def test_check_mode_before_the_network_exists_says_what_it_would_deploy(aws_sandbox, tmp_path):
+    result = run_local(aws_sandbox, tmp_path, REPO / "playbooks" / "lambda_test.yml", {"environment_name": "never-built"},
+                       check=True)
+    assert result.rc == 0, result.stdout[-3000:]
+    message = result.task("ons.timestream_influxdb.lambda_test : Check mode - the network or the role does not exist yet")["msg"]
+    assert "Would deploy the function ons-data-platform-never-built-influxdb-test" in message
 
 
 @contextmanager
