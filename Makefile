@@ -28,7 +28,7 @@ PLAYBOOK := $(BIN)/ansible-playbook -i inventories/$(ENV) $(ARGS)
 # The local inventory needs the sandbox running; started when it is not.
 ENV_DEPS := venv $(if $(filter local,$(ENV)),sandbox)
 
-.PHONY: help system-deps venv sandbox stop run plan apply output destroy test lint sanity unit pytest molecule build changelog clean
+.PHONY: help system-deps venv sandbox stop run plan apply output destroy test lint sanity unit pytest molecule build changelog clean integration bench
 
 help: ## List every target with what it does
 	@awk -F':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,7 +67,7 @@ destroy: $(ENV_DEPS) ## Remove everything of ENV (asks for its environment_name;
 	$(PLAYBOOK) playbooks/teardown.yml --diff -e "confirm_teardown=$$confirm" \
 	  -e '{"teardown_keep_final_backup": $(KEEP_FINAL_BACKUP)}'
 
-test: venv system-deps ## Every gate (lint, changelog, sanity, molecule, pytest) with its own sandbox
+test: venv system-deps ## Every gate (lint, changelog, sanity, molecule, pytest, integration) with its own sandbox
 	scripts/test.sh
 
 system-deps: ## Debian packages the tests need (influxdb 1.6.7, shellcheck), when run as root
@@ -87,6 +87,9 @@ pytest: venv ## Every pytest test (unit, integration, sandbox) with its own sand
 
 molecule: venv ## Every molecule scenario with its own sandbox
 	scripts/test.sh molecule
+
+integration: venv ## ansible-test integration targets (tests/integration/targets/) against a sandbox of their own
+	scripts/integration.sh
 
 build: venv ## Build the collection artifact into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path build/

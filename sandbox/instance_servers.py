@@ -6,6 +6,10 @@ time (after CREATING, or after a restore) and ``get_manager().stop(instance_id)`
 deleted. CreateDbBackup calls ``snapshot``, RestoreFromDbBackup calls ``restore`` (instead of ``start``) and
 DeleteDbBackup calls ``delete_snapshot``; an UpdateDbInstance that changes the port calls ``rebind``. ``start`` returns the (host, port) that GetDbInstance reports as the instance's endpoint
 and port. ``install_manager`` replaces the manager (sandbox.influxdb installs the real one).
+
+A DB cluster is started like an instance (its id in ``InstanceAuth.instance_id``, its configured
+port): its one server answers at both the cluster's ``endpoint`` and its ``readerEndpoint``, so
+what is written through the writer is read through the reader (see docs/architecture.md).
 """
 
 from __future__ import annotations

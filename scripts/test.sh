@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH="$repo/collections"
 export PYTHONDONTWRITEBYTECODE=1
 
 gates=("$@")
-[ ${#gates[@]} -gt 0 ] || gates=(lint changelog sanity molecule pytest)
+[ ${#gates[@]} -gt 0 ] || gates=(lint changelog sanity molecule pytest integration)
 
 state=$(mktemp -d "${TMPDIR:-/tmp}/ons-sandbox.XXXXXX")
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -37,6 +37,7 @@ gate_molecule() {
   return $rc
 }
 gate_pytest() { pytest -p no:cacheprovider -ra tests; }
+gate_integration() { scripts/integration.sh; }
 
 passed=0 failed=0 failures=()
 for g in "${gates[@]}"; do

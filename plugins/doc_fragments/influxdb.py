@@ -4,12 +4,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # InfluxDB v2 connection options shared by every ons.timestream_influxdb.influx_* module.
     DOCUMENTATION = r"""
 options:
@@ -61,14 +57,21 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds to wait for each HTTP request (to connect, and then for the answer). A server that does not answer within
+        it fails the task with a message naming this option and its value.
     type: int
     default: 10
 requirements:
   - influxdb-client (Python library on the host that runs the module; tested with 1.50.0)
 notes:
   - Failures (unreachable host, TLS verification, HTTP 401/403/404) are reported as a message naming the
-    operation and, where InfluxDB says so, the missing permission; never as a traceback.
+    operation and, where InfluxDB says so, the missing permission; never as a traceback. An C(https://) O(url)
+    to a port that speaks plain HTTP is named as such; HTTP 401 means InfluxDB did not accept the token (or the
+    username and password), a missing permission is HTTP 403; a server that does not answer names O(timeout).
+  - A failed task also returns C(status) (the HTTP status), C(response) (what InfluxDB answered - status, reason,
+    the C(X-Platform-Error-Code) and version headers, the body) and C(error) (the type and message of the exception
+    behind the failure), each only when there is one; the traceback is in C(exception) (shown with
+    E(ANSIBLE_DISPLAY_TRACEBACK=error)). Secrets are never part of them.
   - The modules in this collection speak the InfluxDB v2 API only (InfluxDB OSS 2.x, Timestream for InfluxDB).
   - Put the connection options in C(module_defaults) with the action group C(group/ons.timestream_influxdb.influxdb).
 """

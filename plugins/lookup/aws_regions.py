@@ -8,7 +8,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: aws_regions
-author: ONS data platform engineers
+author:
+  - ONS data platform engineers (@ons-data-platform)
 short_description: The region names of the AWS partitions, from botocore's partition data
 description:
   - Returns the names of the regions botocore knows (its C(partitions.json)), without the partitions'

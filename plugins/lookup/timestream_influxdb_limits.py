@@ -8,7 +8,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: timestream_influxdb_limits
-author: ONS data platform engineers
+author:
+  - ONS data platform engineers (@ons-data-platform)
 short_description: The limits Timestream for InfluxDB puts on a new instance, from botocore's service model
 description:
   - Reads the C(CreateDbInstance) input shape of botocore's C(timestream-influxdb) service model, the same
@@ -55,7 +56,7 @@ _raw:
       type: dict
       sample: {min: 20, max: 15360}
     large_storage_types:
-      description: Storage types that need at least O(large_storage_min) GiB.
+      description: Storage types that need at least RV(_raw.large_storage_min) GiB.
       type: list
       elements: str
     large_storage_min:
@@ -95,6 +96,8 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 try:
+    import botocore.session
+
     from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream_influxdb import (
         LARGE_STORAGE_MIN_GIB,
         LARGE_STORAGE_TYPES,
@@ -117,7 +120,8 @@ def _bounds(shape: Any, *extra: str) -> dict[str, Any]:
 
 def instance_limits() -> dict[str, Any]:
     """The limits of CreateDbInstance's input shape, as a plain dictionary."""
-    members = input_shape("CreateDbInstance").members
+    model = botocore.session.get_session().get_service_model("timestream-influxdb")
+    members = input_shape(model, "CreateDbInstance").members
     return {
         "instance_name": _bounds(members["name"], "pattern"),
         "password": _bounds(members["password"], "pattern"),

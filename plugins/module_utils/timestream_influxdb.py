@@ -337,7 +337,7 @@ def coerce_to_shape(value: Any, shape, path: str) -> Any:
             if item is None:
                 continue
             member = by_snake.get(key, key)
-            result[member] = coerce_to_shape(item, shape.members[member], f"{path}.{camel_to_snake(member)}")
+            result[member] = coerce_to_shape(item, shape.members[member], f"{path}.{key}")
         missing = [camel_to_snake(m) for m in shape.required_members if m not in result]
         if missing:
             raise ValidationError(f"{path} is missing required key(s) {', '.join(missing)}")
@@ -1024,7 +1024,10 @@ def wait_for(client, waiter_name: str, identifier: str, timeout: int, delay: Opt
         # A phase's own waiter polls at once, then after each Delay: after this phase's pause came
         # the first poll, the remaining count-1 polls follow with the same pause.
         try:
-            waiter.wait(identifier=identifier, WaiterConfig={"Delay": pause, "MaxAttempts": count if index else 1})
+            waiter.wait(
+                **{identifier_member(client, spec.model["operation"]): identifier},
+                WaiterConfig={"Delay": pause, "MaxAttempts": count if index else 1},
+            )
             break
         except botocore.exceptions.WaiterError as e:
             if str(e.kwargs.get("reason", "")).startswith("Max attempts exceeded") and index < len(runs) - 1:
@@ -1276,3 +1279,345 @@ def describe_instance(client, instance: Optional[Dict[str, Any]], tags: Optional
     if tags is None:
         tags = list_tags(client, instance["arn"]) if instance.get("arn") else {}
     return resource_to_ansible(instance, tags)
+
+
+# --------------------------------------------------------------------------------------------
+# Clusters (CreateDbCluster, UpdateDbCluster, DeleteDbCluster, RebootDbCluster, GetDbCluster,
+# ListDbClusters, ListDbInstancesForCluster)
+# --------------------------------------------------------------------------------------------
+def identifier_member(client, operation: str) -> str:
+    """The input member that names the resource of a Get* operation (``identifier`` for instances,
+    backups and parameter groups, ``dbClusterId`` for clusters), read from the service model.
+
+    Parameters:
+        client: a timestream-influxdb client.
+        operation (str): for example ``GetDbCluster``.
+
+    Returns:
+        str: the member name.
+    """
+    shape = input_shape(service_model(client), operation)
+    if "identifier" in shape.members:
+        return "identifier"
+    return shape.required_members[0]
+
+
+# Cluster statuses, classified for the waiters. Every value of the model's ClusterStatus enum must
+# appear in exactly one of these (the unit tests check it against botocore). PARTIALLY_AVAILABLE
+# (some of the cluster's instances are not available yet) is polled on.
+CLUSTER_STATUS_READY = ("AVAILABLE",)
+CLUSTER_STATUS_TRANSITIONAL = (
+    "CREATING",
+    "UPDATING",
+    "UPDATING_INSTANCE_TYPE",
+    "MAINTENANCE",
+    "REBOOTING",
+    "RESTORING",
+    "PARTIALLY_AVAILABLE",
+)
+CLUSTER_STATUS_FAILED = ("FAILED", "REBOOT_FAILED", "RESTORE_FAILED")
+CLUSTER_STATUS_GONE = ("DELETING", "DELETED")
+
+# Create-only members GetDbCluster may leave out although the cluster has a value: AWS's default.
+CLUSTER_IMMUTABLE_API_DEFAULTS = {"publiclyAccessible": False, "networkType": "IPV4"}
+# What AWS gives a new InfluxDB v2 cluster for each optional member left out (documented defaults);
+# used only to predict a cluster in check mode, never to compare.
+CLUSTER_CREATE_DEFAULTS = {
+    "publiclyAccessible": False,
+    "networkType": "IPV4",
+    "deploymentType": "MULTI_NODE_READ_REPLICAS",
+    "dbStorageType": "InfluxIOIncludedT1",
+    "failoverMode": "AUTOMATIC",
+    "port": 8086,
+    "engineType": "INFLUXDB_V2",
+}
+# CreateDbCluster members the model marks optional that an InfluxDB v2 cluster (one without a
+# deployment_configuration, which only InfluxDB 3 Enterprise takes) cannot be created without.
+CLUSTER_V2_ALSO_REQUIRED = ("password", "dbInstanceType", "allocatedStorage", "organization", "bucket")
+
+
+def cluster_option_to_api(model) -> Dict[str, str]:
+    """Module option -> CreateDbCluster member, for every member of the model but ``tags``.
+
+    Returns:
+        dict: for example ``{"failover_mode": "failoverMode", ...}`` in the model's order.
+    """
+    members = input_shape(model, "CreateDbCluster").members
+    return {camel_to_snake(member): member for member in members if member != "tags"}
+
+
+def cluster_updatable_members(model) -> Tuple[str, ...]:
+    """The members UpdateDbCluster changes in place (its input members but the cluster id)."""
+    return tuple(m for m in input_shape(model, "UpdateDbCluster").members if m != "dbClusterId")
+
+
+def cluster_immutable_members(model) -> Tuple[str, ...]:
+    """The CreateDbCluster members only creation sets (never the password, which is not compared)."""
+    updatable = cluster_updatable_members(model)
+    return tuple(
+        m for m in input_shape(model, "CreateDbCluster").members if m not in updatable and m not in ("tags", "password")
+    )
+
+
+def cluster_request_from_params(model, params: Dict[str, Any], parameter_group_id: Optional[str] = None) -> Dict[str, Any]:
+    """Module params -> CreateDbCluster request (API form, validated against the model).
+
+    Parameters:
+        model: the service model.
+        params (dict): the module's params; only options that were given (not None) are included.
+        parameter_group_id (str): replaces ``db_parameter_group_identifier`` once a name has been
+            resolved to an id.
+
+    Returns:
+        dict: the request (lowerCamelCase members).
+
+    Raises:
+        ValidationError: naming the option.
+    """
+    shape = input_shape(model, "CreateDbCluster")
+    result = {}
+    for option, member in cluster_option_to_api(model).items():
+        value = params.get(option)
+        if member == "dbParameterGroupIdentifier" and parameter_group_id is not None:
+            value = parameter_group_id
+        if value is None:
+            continue
+        if member == "dbParameterGroupIdentifier":
+            result[member] = _validate_parameter_group_identifier(model, value, option)
+            continue
+        result[member] = coerce_to_shape(copy.deepcopy(value), shape.members[member], option)
+    if "name" in result:
+        # The model's DbClusterName pattern starts with [a-zA-z], a typo that lets [ \ ] ^ _ `
+        # through; AWS requires a letter, as DbInstanceName's pattern says: checked with that one.
+        coerce_to_shape(result["name"], input_shape(model, "CreateDbInstance").members["name"], "name")
+    check_port(result.get("port"))
+    check_storage(result.get("dbStorageType"), result.get("allocatedStorage"))
+    return result
+
+
+def missing_cluster_create_options(model, request: Dict[str, Any]) -> List[str]:
+    """The options creating a cluster needs that ``request`` lacks: the model's required members,
+    and for an InfluxDB v2 cluster (no ``deploymentConfiguration``) :data:`CLUSTER_V2_ALSO_REQUIRED`.
+
+    Returns:
+        list: option names (snake_case).
+    """
+    required = list(input_shape(model, "CreateDbCluster").required_members)
+    if "deploymentConfiguration" not in request:
+        required += list(CLUSTER_V2_ALSO_REQUIRED)
+    return [camel_to_snake(m) for m in required if m not in request]
+
+
+def compare_cluster(model, current: Dict[str, Any], desired: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Dict[str, Any]]]:
+    """Compare a GetDbCluster description with a desired request (both API form).
+
+    Only members of ``desired`` are compared (an option the task does not state never is), the
+    password never. username, organization and bucket are not in GetDbCluster: when the caller
+    could not add them (from the auth-parameters secret) they are not compared. Another
+    create-only member missing from the description is unset (None, or the AWS default of
+    :data:`CLUSTER_IMMUTABLE_API_DEFAULTS`).
+
+    Returns:
+        tuple: ``(updates, immutable)``: the members UpdateDbCluster must change, mapped to their
+        desired value, and the option names that differ but only creation sets, mapped to
+        ``{"current": ..., "desired": ...}``.
+    """
+    updatable = cluster_updatable_members(model)
+    immutable_members = cluster_immutable_members(model)
+    updates, immutable = {}, {}
+    for member, wanted in desired.items():
+        if member in updatable:
+            if _comparable(member, current.get(member)) != _comparable(member, wanted):
+                updates[member] = wanted
+        elif member in immutable_members:
+            if member in AUTH_SECRET_FIELDS and member not in current:
+                continue
+            have = current.get(member, CLUSTER_IMMUTABLE_API_DEFAULTS.get(member))
+            if _comparable(member, have) != _comparable(member, wanted):
+                immutable[camel_to_snake(member)] = {"current": value_to_ansible(have), "desired": value_to_ansible(wanted)}
+    return updates, immutable
+
+
+def deployment_configuration_to_ansible(value: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """A ``deploymentConfiguration`` for the result: the engine key as AWS spells it
+    (``InfluxDBv3Enterprise``), its contents in snake_case (``node_groups``, ``instance_modes``)."""
+    if value is None:
+        return None
+    return {engine: camel_dict_to_snake_dict(config or {}) for engine, config in value.items()}
+
+
+def cluster_diff(current: Optional[Dict[str, Any]], desired_members: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Before/after dictionaries (snake_case) of every compared member of a cluster; never the
+    password (see :func:`diff_fields`), the deployment configuration's engine key as AWS spells it.
+    A value that compares equal (subnets in another order) is shown the same before and after."""
+    before, after = diff_fields(current, desired_members)
+    for member, wanted in desired_members.items():
+        option = camel_to_snake(member)
+        if current and option in before and _comparable(member, current.get(member)) == _comparable(member, wanted):
+            after[option] = before[option]
+    if "deploymentConfiguration" in desired_members:
+        before["deployment_configuration"] = deployment_configuration_to_ansible((current or {}).get("deploymentConfiguration"))
+        after["deployment_configuration"] = deployment_configuration_to_ansible(desired_members["deploymentConfiguration"])
+    return before, after
+
+
+def cluster_to_ansible(cluster: Optional[Dict[str, Any]], tags: Optional[Dict[str, str]]) -> Dict[str, Any]:
+    """A cluster description (API form) -> module result with its tags (``{}`` for None)."""
+    if cluster is None:
+        return {}
+    result = resource_to_ansible(cluster, tags)
+    if "deploymentConfiguration" in cluster:
+        result["deployment_configuration"] = deployment_configuration_to_ansible(cluster["deploymentConfiguration"])
+    return result
+
+
+@TimestreamInfluxDBErrorHandler.common_error_handler("list Timestream for InfluxDB clusters (ListDbClusters)")
+def list_db_clusters(client) -> List[Dict[str, Any]]:
+    """Every cluster summary of the region (paginated ListDbClusters)."""
+    return paginate(client, "list_db_clusters")
+
+
+@TimestreamInfluxDBErrorHandler.list_error_handler("get Timestream for InfluxDB cluster (GetDbCluster)")
+def get_db_cluster(client, cluster_id: str) -> Optional[Dict[str, Any]]:
+    """GetDbCluster; None when no cluster has this id."""
+    return client.get_db_cluster(dbClusterId=cluster_id, aws_retry=True)
+
+
+@TimestreamInfluxDBErrorHandler.list_error_handler(
+    "list the instances of a Timestream for InfluxDB cluster (ListDbInstancesForCluster)", default_value=[]
+)
+def list_db_instances_for_cluster(client, cluster_id: str) -> List[Dict[str, Any]]:
+    """The instance summaries of a cluster (paginated ListDbInstancesForCluster; ``[]`` when the
+    cluster is gone)."""
+    return paginate(client, "list_db_instances_for_cluster", dbClusterId=cluster_id)
+
+
+def find_db_cluster(client, name: Optional[str] = None, cluster_id: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """The GetDbCluster description of the cluster with this id, or else this name, or None.
+
+    GetDbCluster takes only an id, so a name is looked up through the paginated ListDbClusters;
+    a DELETED cluster does not count.
+    """
+    if cluster_id:
+        return get_db_cluster(client, cluster_id)
+    for summary in list_db_clusters(client):
+        if summary.get("name") == name and summary.get("status") != "DELETED":
+            return get_db_cluster(client, summary["id"])
+    return None
+
+
+@TimestreamInfluxDBErrorHandler.common_error_handler("create Timestream for InfluxDB cluster (CreateDbCluster)")
+def create_db_cluster(client, request: Dict[str, Any]) -> Dict[str, Any]:
+    """CreateDbCluster with a validated request. Returns ``{"dbClusterId", "dbClusterStatus"}``."""
+    return client.create_db_cluster(aws_retry=True, **request)
+
+
+@TimestreamInfluxDBErrorHandler.common_error_handler("update Timestream for InfluxDB cluster (UpdateDbCluster)")
+def update_db_cluster(client, cluster_id: str, changes: Dict[str, Any]) -> Dict[str, Any]:
+    """UpdateDbCluster with only the members that change (the service rejects unchanged values)."""
+    return client.update_db_cluster(dbClusterId=cluster_id, aws_retry=True, **changes)
+
+
+@TimestreamInfluxDBErrorHandler.deletion_error_handler("delete Timestream for InfluxDB cluster (DeleteDbCluster)")
+def delete_db_cluster(client, cluster_id: str, retain_automated_backups: Optional[bool] = None):
+    """DeleteDbCluster; ``retain_automated_backups`` is sent only when given.
+
+    Returns:
+        The response, or False when the cluster was already gone.
+    """
+    extra = {} if retain_automated_backups is None else {"retainAutomatedBackups": bool(retain_automated_backups)}
+    return client.delete_db_cluster(dbClusterId=cluster_id, aws_retry=True, **extra)
+
+
+@TimestreamInfluxDBErrorHandler.common_error_handler("reboot Timestream for InfluxDB cluster (RebootDbCluster)")
+def reboot_db_cluster(client, cluster_id: str, instance_ids: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """RebootDbCluster: every instance of the cluster, or only ``instance_ids``."""
+    extra = {"instanceIds": list(instance_ids)} if instance_ids else {}
+    return client.reboot_db_cluster(dbClusterId=cluster_id, aws_retry=True, **extra)
+
+
+WAITERS["db_cluster_available"] = WaiterSpec(
+    "cluster",
+    "AVAILABLE",
+    status_waiter(
+        "GetDbCluster",
+        success=CLUSTER_STATUS_READY,
+        retry=CLUSTER_STATUS_TRANSITIONAL,
+        failure=CLUSTER_STATUS_FAILED + CLUSTER_STATUS_GONE,
+    ),
+    get_db_cluster,
+)
+WAITERS["db_cluster_deleted"] = WaiterSpec(
+    "cluster",
+    "deleted",
+    status_waiter(
+        "GetDbCluster",
+        success=("DELETED",),
+        # as for instances: a failed cluster being deleted may report its failed status a while
+        retry=("DELETING",) + CLUSTER_STATUS_READY + CLUSTER_STATUS_TRANSITIONAL + CLUSTER_STATUS_FAILED,
+        when_missing="success",
+    ),
+    None,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison inputs a module reads besides the resource (shared by instances and clusters)
+# --------------------------------------------------------------------------------------------
+def known_auth_parameters(module, resource: Optional[Dict[str, Any]], kind: str) -> Dict[str, str]:
+    """username/organization/bucket of an existing instance or cluster, read from its
+    auth-parameters secret when one of those options is given (GetDbInstance and GetDbCluster do
+    not report them); without access to the secret they are not compared (with a warning).
+
+    Parameters:
+        module: the AnsibleAWSModule (its params, ``client`` and ``warn``).
+        resource (dict): the description, or None.
+        kind (str): ``instance`` or ``cluster``, for the warning.
+
+    Returns:
+        dict: the fields read (``{}`` when none is needed or they cannot be read).
+    """
+    wanted = [field for field in AUTH_SECRET_FIELDS if module.params.get(field) is not None]
+    arn = (resource or {}).get("influxAuthParametersSecretArn")
+    if not (wanted and arn):
+        return {}
+    try:
+        return read_auth_parameters(module.client("secretsmanager", retry_decorator=retry_decorator()), arn)
+    except TimestreamInfluxDBError as e:
+        module.warn(f"Could not compare {', '.join(wanted)} with the {kind}: {e.message}")
+        return {}
+
+
+def with_kms_key_id(module, resource: Optional[Dict[str, Any]], desired: Dict[str, Any], kind: str) -> Dict[str, Any]:
+    """``desired`` with a KMS key alias replaced by its key id, so that it compares with the key an
+    existing instance or cluster reports; without access to KMS the key is left out of the
+    comparison (with a warning).
+
+    Returns:
+        dict: the desired request to compare.
+    """
+    key = desired.get("kmsKeyId")
+    if resource is None or not is_kms_alias(key):
+        return desired
+    try:
+        key_id = resolve_kms_key_id(module.client("kms", retry_decorator=retry_decorator()), key)
+    except TimestreamInfluxDBError as e:
+        module.warn(f"Could not compare kms_key_id with the {kind}: {e.message}")
+        return {k: v for k, v in desired.items() if k != "kmsKeyId"}
+    return dict(desired, kmsKeyId=key_id)
+
+
+def parameter_group_id_or_planned(module, client, identifier: str, kind: str) -> str:
+    """db_parameter_group_identifier (name or id) -> id. In check mode a group that does not exist
+    yet (an earlier task of the play may create it) gives a warning and is kept as given.
+
+    Raises:
+        ValidationError: outside check mode, when no group has this name or id.
+    """
+    try:
+        return resolve_parameter_group_id(client, identifier)
+    except ValidationError as e:
+        if not module.check_mode:
+            raise
+        module.warn(f"{e}; check mode assumes an earlier task creates it and predicts the {kind} with it as given")
+        return identifier

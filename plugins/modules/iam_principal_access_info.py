@@ -206,13 +206,15 @@ def main():
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to read IAM role {role_name}")
 
+    simulation_error = None
     try:
         results = simulate(client, role_arn, actions, resources)
-        module.exit_json(changed=False, role_arn=role_arn, method="simulation", evaluation_results=results)
     # A simulator that is not there answers an error, or (the sandbox, moto) an HTML page botocore cannot parse.
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError,
             KeyError, ValueError) as e:
         simulation_error = f"{type(e).__name__}: {e}"[:500]
+    if simulation_error is None:
+        module.exit_json(changed=False, role_arn=role_arn, method="simulation", evaluation_results=results)
 
     try:
         policies = read_policies(client, role_name)

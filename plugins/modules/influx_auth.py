@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_auth
 short_description: Manage InfluxDB v2 authorizations (API tokens)
@@ -26,7 +22,8 @@ description:
     task with C(no_log) set to V(true) and store the token at once, for example in AWS Secrets Manager; it cannot be
     read back later.
   - With O(username) and O(password) (the connection options), a fresh Timestream for InfluxDB instance can
-    be reached with the credentials from its auth-parameters secret and a first all-access token created
+    be reached with the credentials from its auth-parameters secret (read them with
+    M(ons.timestream_influxdb.timestream_influxdb_auth_parameters_info)) and a first all-access token created
     with O(all_access=true).
 author:
   - ONS data platform engineers (@ons-data-platform)
@@ -93,6 +90,10 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.timestream_influxdb_auth_parameters_info
+  - module: ons.timestream_influxdb.influx_user
+  - module: ons.timestream_influxdb.influx_bucket
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -103,15 +104,33 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: First all-access token of a new Timestream for InfluxDB instance, signing in with its admin user
+# The admin user of a new Timestream for InfluxDB instance is in the instance's auth-parameters secret.
+# timestream_influxdb_auth_parameters_info reads it by instance name with the usual AWS options
+# (module_defaults for group/ons.timestream_influxdb.aws reach it; they do not reach lookups).
+- name: Auth parameters of the instance (the result holds the admin password)
+  ons.timestream_influxdb.timestream_influxdb_auth_parameters_info:
+    name: ons-metrics
+    region: eu-west-2
+  register: auth
+  no_log: true
+
+- name: First all-access token of the instance, signing in with its admin user
   ons.timestream_influxdb.influx_auth:
-    url: "https://{{ instance.endpoint }}:8086"
-    username: "{{ auth_secret.username }}"
-    password: "{{ auth_secret.password }}"
-    org: "{{ auth_secret.organization }}"
+    url: "https://{{ auth.instance.endpoint }}:{{ auth.instance.port }}"
+    username: "{{ auth.auth_parameters.username }}"
+    password: "{{ auth.auth_parameters.password }}"
+    org: "{{ auth.auth_parameters.organization }}"
     description: ansible all-access
     all_access: true
   register: admin_token
+  no_log: true
+
+# The same secret through the amazon.aws lookup: its AWS options are repeated (module_defaults do not
+# reach lookups) and its value is a JSON string, so it needs from_json.
+- name: Auth parameters through the lookup
+  ansible.builtin.set_fact:
+    auth_parameters: >-
+      {{ lookup('amazon.aws.secretsmanager_secret', auth.secret_arn, region='eu-west-2') | from_json }}
   no_log: true
 
 - name: Write-only token for the ingest Lambda functions
@@ -214,13 +233,11 @@ diff:
   sample: {"before": {"status": "active"}, "after": {"status": "inactive"}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    influxdb_module_kwargs,
-    looks_like_id,
-    run_module,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import looks_like_id
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
 
 RESOURCE_TYPES = [
     "authorizations", "buckets", "dashboards", "orgs", "tasks", "telegrafs", "users", "variables", "secrets",
@@ -239,6 +256,7 @@ ALL_ACCESS_TYPES = [t for t in RESOURCE_TYPES if t not in UNSCOPED_TYPES]
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         description=dict(type="str", required=True),
         user=dict(type="str"),
@@ -259,6 +277,7 @@ def argument_spec():
 
 
 def module_kwargs():
+    """Keyword arguments for ``AnsibleModule``."""
     return influxdb_module_kwargs(argument_spec())
 
 
@@ -276,15 +295,14 @@ def validate_params(params):
     if not perms and not params.get("all_access"):
         raise InfluxDBModuleError("state=present needs permissions (at least one) or all_access=true")
     for index, perm in enumerate(perms):
-        where = "permissions[%d]" % index
+        where = f"permissions[{index}]"
         if perm.get("name") is not None and perm.get("resource") != "buckets":
-            raise InfluxDBModuleError("%s.name is only supported for resource=buckets; use %s.id for %s"
-                                      % (where, where, perm.get("resource")))
+            raise InfluxDBModuleError(f"{where}.name is only supported for resource=buckets; "
+                                      f"use {where}.id for {perm.get('resource')}")
         if perm.get("id") is not None and not looks_like_id(perm["id"]):
-            raise InfluxDBModuleError("%s.id must be a 16-character hexadecimal InfluxDB id, got %r"
-                                      % (where, perm["id"]))
+            raise InfluxDBModuleError(f"{where}.id must be a 16-character hexadecimal InfluxDB id, got {perm['id']!r}")
         if perm.get("name") is not None and not perm["name"].strip():
-            raise InfluxDBModuleError("%s.name must not be empty" % where)
+            raise InfluxDBModuleError(f"{where}.name must not be empty")
 
 
 def permission_key(perm):
@@ -294,10 +312,12 @@ def permission_key(perm):
 
 
 def permission_set(perms):
+    """The permissions as a set of ``permission_key`` tuples (order does not matter)."""
     return frozenset(permission_key(p) for p in perms or [])
 
 
 def api_permission(action, rtype, org_id, rid=None):
+    """One permission as the API takes it; orgs, users and instance permissions carry no orgID."""
     resource = {"type": rtype}
     if rid:
         resource["id"] = rid
@@ -337,6 +357,7 @@ def _sort_key(key):
 
 
 def desired_state(params, org_id, user_id, permissions):
+    """The authorization the task asks for; a None ``status``/``user_id`` is not managed."""
     return {
         "description": params["description"],
         "org_id": org_id,
@@ -376,8 +397,9 @@ def normalize(raw):
 
 
 def public_permissions(perms):
+    """The permissions as returned: sorted, deduplicated, snake_case keys."""
     out = []
-    for key in sorted(set(permission_key(p) for p in perms), key=_sort_key):
+    for key in sorted({permission_key(p) for p in perms}, key=_sort_key):
         action, rtype, rid, org_id = key
         resource = {"type": rtype}
         if rid:
@@ -389,10 +411,12 @@ def public_permissions(perms):
 
 
 def public(auth):
-    return dict((k, v) for k, v in auth.items() if k != "raw_permissions") if auth else {}
+    """The authorization as returned (without the raw permissions used for comparing)."""
+    return {k: v for k, v in auth.items() if k != "raw_permissions"} if auth else {}
 
 
 def predict_new(desired, user_id):
+    """The authorization a create would make (its id unknown until then)."""
     return {"id": None, "description": desired["description"], "status": desired.get("status") or "active",
             "org_id": desired["org_id"], "user_id": user_id, "user": None,
             "permissions": public_permissions(desired["permissions"]),
@@ -400,12 +424,14 @@ def predict_new(desired, user_id):
 
 
 def diff_view(auth):
+    """The authorization as ``--diff`` shows it (never a token)."""
     if not auth:
         return {}
-    return dict((k, auth.get(k)) for k in ("description", "status", "user_id", "permissions"))
+    return {k: auth.get(k) for k in ("description", "status", "user_id", "permissions")}
 
 
 def create_body(desired):
+    """The POST /api/v2/authorizations body."""
     body = {"orgID": desired["org_id"], "description": desired["description"],
             "status": desired.get("status") or "active", "permissions": desired["permissions"]}
     if desired.get("user_id"):
@@ -414,8 +440,9 @@ def create_body(desired):
 
 
 def find_authorizations(conn, org_id, description):
+    """The organization's authorizations with this description (normally one, or none)."""
     data = conn.request("GET", "/authorizations", "listing the authorizations of the organization",
-                        query={"orgID": org_id}, permission="read:orgs/%s/authorizations" % org_id) or {}
+                        query={"orgID": org_id}, permission=f"read:orgs/{org_id}/authorizations") or {}
     return [a for a in data.get("authorizations") or []
             if a.get("description") == description and a.get("orgID", org_id) == org_id]
 
@@ -427,47 +454,60 @@ def delete_replaced(conn, old, new, description, write_perm):
     would be in no result) is not left behind, and the description stays unique so a rerun can try again.
     """
     try:
-        conn.request("DELETE", "/authorizations/%s" % old["id"],
-                     "deleting the replaced authorization %r (id %s)" % (description, old["id"]),
+        conn.request("DELETE", f"/authorizations/{old['id']}",
+                     f"deleting the replaced authorization {description!r} (id {old['id']})",
                      permission=write_perm, allow_404=True)
     except InfluxDBModuleError as exc:
         try:
-            conn.request("DELETE", "/authorizations/%s" % new["id"],
-                         "rolling back: deleting the new authorization %r (id %s)" % (description, new["id"]),
+            conn.request("DELETE", f"/authorizations/{new['id']}",
+                         f"rolling back: deleting the new authorization {description!r} (id {new['id']})",
                          permission=write_perm, allow_404=True)
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "Replacing authorization %r failed: %s. Rolling back by deleting the new authorization (id %s) "
-                "failed too: %s. Two authorizations now have this description and the new token is lost: "
-                "delete authorization %s by hand, then run the task again"
-                % (description, exc.msg, new["id"], cleanup.msg, new["id"]), status=exc.status)
+                f"Replacing authorization {description!r} failed: {exc.msg}. Rolling back by deleting the new "
+                f"authorization (id {new['id']}) failed too: {cleanup.msg}. Two authorizations now have this "
+                f"description and the new token is lost: delete authorization {new['id']} by hand, then run the "
+                "task again", status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "Replacing authorization %r failed: %s. Rolled back: the new authorization (id %s) was deleted again; "
-            "the old one (id %s) and its token are unchanged, so the task can be run again"
-            % (description, exc.msg, new["id"], old["id"]), status=exc.status)
+            f"Replacing authorization {description!r} failed: {exc.msg}. Rolled back: the new authorization "
+            f"(id {new['id']}) was deleted again; the old one (id {old['id']}) and its token are unchanged, so the "
+            "task can be run again", status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``authorization``, ``replaced``, ``token`` when created, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     org = conn.require_org(params.get("org"))
     org_id = org["id"]
     description = params["description"]
-    write_perm = "write:orgs/%s/authorizations" % org_id
+    write_perm = f"write:orgs/{org_id}/authorizations"
 
     matches = find_authorizations(conn, org_id, description)
     if len(matches) > 1:
         raise InfluxDBModuleError(
-            "%d authorizations in organization %r have the description %r (ids %s); descriptions must be unique "
-            "for influx_auth to know which one to manage. Delete the extra ones."
-            % (len(matches), org.get("name"), description, ", ".join(sorted(a.get("id") for a in matches))))
+            f"{len(matches)} authorizations in organization {org.get('name')!r} have the description "
+            f"{description!r} (ids {', '.join(sorted(a.get('id') for a in matches))}); descriptions must be unique "
+            "for influx_auth to know which one to manage. Delete the extra ones.")
     current = normalize(matches[0]) if matches else {}
 
     if params["state"] == "absent":
         if not current:
             return {"changed": False, "authorization": {}, "replaced": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/authorizations/%s" % current["id"],
-                         "deleting authorization %r" % description, permission=write_perm, allow_404=True)
+            conn.request("DELETE", f"/authorizations/{current['id']}",
+                         f"deleting authorization {description!r}", permission=write_perm, allow_404=True)
         return {"changed": True, "authorization": {}, "replaced": False,
                 "diff": diff_result(diff_view(current), {})}
 
@@ -475,15 +515,15 @@ def run(conn, params, check_mode):
     if params.get("user"):
         user = conn.find_user(params["user"])
         if not user:
-            raise InfluxDBModuleError("user %r not found (or the credentials cannot read it: they need read:users)"
-                                      % params["user"])
+            raise InfluxDBModuleError(f"user {params['user']!r} not found (or the credentials cannot read it: "
+                                      "they need read:users)")
         user_id = user["id"]
 
     def resolve_bucket(name):
         bucket = conn.find_bucket(org_id, name)
         if not bucket:
-            raise InfluxDBModuleError("bucket %r (in permissions) not found in organization %r"
-                                      % (name, org.get("name")))
+            raise InfluxDBModuleError(f"bucket {name!r} (in permissions) not found in organization "
+                                      f"{org.get('name')!r}")
         return bucket["id"]
 
     # An all-access token grants its own user: the user asked for, else the existing token's, else
@@ -501,8 +541,8 @@ def run(conn, params, check_mode):
                         "diff": diff_result(diff_view(current), diff_view(current))}
             after = dict(current, **changes)
             if not check_mode:
-                after = normalize(conn.request("PATCH", "/authorizations/%s" % current["id"],
-                                               "updating authorization %r" % description,
+                after = normalize(conn.request("PATCH", f"/authorizations/{current['id']}",
+                                               f"updating authorization {description!r}",
                                                body=changes, permission=write_perm))
             return {"changed": True, "authorization": public(after), "replaced": False,
                     "diff": diff_result(diff_view(current), diff_view(after))}
@@ -513,7 +553,7 @@ def run(conn, params, check_mode):
     after = predict_new(desired, desired.get("user_id"))
     result = {"changed": True, "replaced": bool(current)}
     if not check_mode:
-        created = conn.request("POST", "/authorizations", "creating authorization %r" % description,
+        created = conn.request("POST", "/authorizations", f"creating authorization {description!r}",
                                body=create_body(desired), permission=write_perm)
         token = (created or {}).get("token")
         after = normalize(created)

@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_bucket
 short_description: Manage InfluxDB v2 buckets
@@ -50,6 +46,10 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.influx_dbrp
+  - module: ons.timestream_influxdb.influx_auth
+  - module: ons.timestream_influxdb.influx_org
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -138,25 +138,28 @@ bucket:
       type: str
       sample: "2026-01-01T00:00:00Z"
 diff:
-  description: Before and after state of the bucket, when run with C(--diff).
+  description:
+    - Before and after state of the bucket, when run with C(--diff).
+    - Durations (C(retention), C(shard_group_duration)) are shown as the task wrote them (V(30d)) when they mean the
+      same as the bucket's value, else in the shortest form (V(4w2d)).
   returned: when diff mode is enabled
   type: dict
-  sample: {"before": {"retention": "4w2d"}, "after": {"retention": "1w"}}
+  sample: {"before": {"retention": "30d"}, "after": {"retention": "1w"}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    format_duration,
-    influxdb_module_kwargs,
-    parse_duration,
-    run_module,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import format_duration
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import parse_duration
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import spell_duration
 
 MIN_DURATION = 3600
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         description=dict(type="str"),
@@ -172,20 +175,19 @@ def validate_params(params):
     if not name.strip():
         raise InfluxDBModuleError("name must not be empty")
     if name.startswith("_"):
-        raise InfluxDBModuleError("name %r starts with '_', which InfluxDB reserves for system buckets" % name)
+        raise InfluxDBModuleError(f"name {name!r} starts with '_', which InfluxDB reserves for system buckets")
     retention = parse_duration(params.get("retention"), "retention")
     shard = parse_duration(params.get("shard_group_duration"), "shard_group_duration")
     if retention and retention < MIN_DURATION:
-        raise InfluxDBModuleError("retention must be at least 1h (or 0/infinite), got %r" % params["retention"])
+        raise InfluxDBModuleError(f"retention must be at least 1h (or 0/infinite), got {params['retention']!r}")
     if shard is not None:
         if shard == 0:
             raise InfluxDBModuleError("shard_group_duration cannot be 0/infinite")
         if shard < MIN_DURATION:
-            raise InfluxDBModuleError("shard_group_duration must be at least 1h, got %r"
-                                      % params["shard_group_duration"])
+            raise InfluxDBModuleError(f"shard_group_duration must be at least 1h, got {params['shard_group_duration']!r}")
         if retention and shard > retention:
-            raise InfluxDBModuleError("shard_group_duration (%s) must not be longer than retention (%s)"
-                                      % (params["shard_group_duration"], params["retention"]))
+            raise InfluxDBModuleError(f"shard_group_duration ({params['shard_group_duration']}) must not be longer "
+                                      f"than retention ({params['retention']})")
     return retention, shard
 
 
@@ -239,7 +241,7 @@ def predict(current, desired, changes):
         after = {"id": None, "name": desired["name"], "org_id": desired["org_id"], "description": "",
                  "retention_seconds": None, "shard_group_duration_seconds": None, "type": "user",
                  "created_at": None, "updated_at": None}
-        changes = dict((k, v) for k, v in desired.items() if v is not None and k not in ("name", "org_id"))
+        changes = {k: v for k, v in desired.items() if v is not None and k not in ("name", "org_id")}
     after.update(changes)
     after["retention"] = format_duration(after.get("retention_seconds"))
     return after
@@ -253,6 +255,7 @@ def _retention_rules(retention, shard):
 
 
 def create_body(desired):
+    """The POST /api/v2/buckets body."""
     body = {"orgID": desired["org_id"], "name": desired["name"]}
     if desired.get("description") is not None:
         body["description"] = desired["description"]
@@ -264,6 +267,7 @@ def create_body(desired):
 
 
 def patch_body(current, changes):
+    """The PATCH /api/v2/buckets/<id> body: only what changes."""
     body = {}
     if "description" in changes:
         body["description"] = changes["description"]
@@ -274,11 +278,17 @@ def patch_body(current, changes):
     return body
 
 
-def diff_view(bucket):
+def diff_view(bucket, params=None):
+    """The bucket as ``--diff`` shows it: durations spelled as the task wrote them (``30d``, not ``4w2d``)
+    when they mean the same, else in the shortest form."""
     if not bucket:
         return {}
-    keys = ("name", "org_id", "description", "retention", "shard_group_duration_seconds")
-    return dict((k, bucket.get(k)) for k in keys)
+    params = params or {}
+    view = {k: bucket.get(k) for k in ("name", "org_id", "description")}
+    view["retention"] = spell_duration(bucket.get("retention_seconds"), params.get("retention"))
+    view["shard_group_duration"] = spell_duration(bucket.get("shard_group_duration_seconds"),
+                                                  params.get("shard_group_duration"))
+    return view
 
 
 def run(conn, params, check_mode):
@@ -288,34 +298,36 @@ def run(conn, params, check_mode):
     org_id = org["id"]
     current = normalize(conn.find_bucket(org_id, params["name"]))
     name = params["name"]
-    write_perm = "write:orgs/%s/buckets" % org_id
+    write_perm = f"write:orgs/{org_id}/buckets"
 
     if params["state"] == "absent":
         if not current:
             return {"changed": False, "bucket": {}, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/buckets/%s" % current["id"], "deleting bucket %r" % name,
+            conn.request("DELETE", f"/buckets/{current['id']}", f"deleting bucket {name!r}",
                          permission=write_perm, allow_404=True)
-        return {"changed": True, "bucket": {}, "diff": diff_result(diff_view(current), {})}
+        return {"changed": True, "bucket": {}, "diff": diff_result(diff_view(current, params), {})}
 
     desired = desired_state(params, org_id, retention, shard)
     if not current:
         after = predict({}, desired, {})
         if not check_mode:
-            created = conn.request("POST", "/buckets", "creating bucket %r" % name,
+            created = conn.request("POST", "/buckets", f"creating bucket {name!r}",
                                    body=create_body(desired), permission=write_perm)
             after = normalize(created)
-        return {"changed": True, "bucket": after, "diff": diff_result({}, diff_view(after))}
+        return {"changed": True, "bucket": after, "diff": diff_result({}, diff_view(after, params))}
 
     changes = compare(current, desired)
     if not changes:
-        return {"changed": False, "bucket": current, "diff": diff_result(diff_view(current), diff_view(current))}
+        unchanged = diff_view(current, params)
+        return {"changed": False, "bucket": current, "diff": diff_result(unchanged, unchanged)}
     after = predict(current, desired, changes)
     if not check_mode:
-        updated = conn.request("PATCH", "/buckets/%s" % current["id"], "updating bucket %r" % name,
+        updated = conn.request("PATCH", f"/buckets/{current['id']}", f"updating bucket {name!r}",
                                body=patch_body(current, changes), permission=write_perm)
         after = normalize(updated)
-    return {"changed": True, "bucket": after, "diff": diff_result(diff_view(current), diff_view(after))}
+    return {"changed": True, "bucket": after,
+            "diff": diff_result(diff_view(current, params), diff_view(after, params))}
 
 
 def main():

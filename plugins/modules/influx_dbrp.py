@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_dbrp
 short_description: Manage InfluxDB v2 DBRP mappings for InfluxQL clients
@@ -51,6 +47,8 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.influx_bucket
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -125,15 +123,14 @@ diff:
   sample: {"before": {"default": false}, "after": {"default": true}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    influxdb_module_kwargs,
-    run_module,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         database=dict(type="str", required=True),
         retention_policy=dict(type="str", default="autogen"),
@@ -144,14 +141,16 @@ def argument_spec():
 
 
 def module_kwargs():
+    """Keyword arguments for ``AnsibleModule``."""
     return influxdb_module_kwargs(argument_spec(), required_if=[["state", "present", ["bucket"]]])
 
 
 def validate_params(params):
+    """Check the options before any request; raises InfluxDBModuleError naming the bad one."""
     for option in ("database", "retention_policy"):
         value = params.get(option)
         if value is None or not value.strip():
-            raise InfluxDBModuleError("%s must not be empty" % option)
+            raise InfluxDBModuleError(f"{option} must not be empty")
     if params.get("state", "present") == "present" and not (params.get("bucket") or "").strip():
         raise InfluxDBModuleError("bucket is required with state=present")
 
@@ -164,6 +163,7 @@ def unwrap(data):
 
 
 def normalize(raw):
+    """The API's mapping as this module's return value (``{}`` for none)."""
     if not raw:
         return {}
     return {
@@ -177,6 +177,7 @@ def normalize(raw):
 
 
 def desired_state(params, org_id, bucket_id):
+    """The mapping the task asks for; a None ``default`` is not managed."""
     return {"database": params["database"], "retention_policy": params["retention_policy"], "org_id": org_id,
             "bucket_id": bucket_id, "default": params.get("default")}
 
@@ -191,6 +192,7 @@ def compare(current, desired):
 
 
 def predict(current, desired, changes, replace):
+    """The mapping as it will be once created, replaced or updated."""
     if current and not replace:
         after = dict(current)
         after.update(changes)
@@ -203,6 +205,7 @@ def predict(current, desired, changes, replace):
 
 
 def create_body(desired, current=None):
+    """The POST /api/v2/dbrps body (an existing mapping's ``default`` kept when the task sets none)."""
     body = {"orgID": desired["org_id"], "bucketID": desired["bucket_id"], "database": desired["database"],
             "retention_policy": desired["retention_policy"]}
     default = desired.get("default")
@@ -214,15 +217,17 @@ def create_body(desired, current=None):
 
 
 def diff_view(dbrp):
+    """The mapping as ``--diff`` shows it."""
     if not dbrp:
         return {}
-    return dict((k, dbrp.get(k)) for k in ("database", "retention_policy", "bucket_id", "default"))
+    return {k: dbrp.get(k) for k in ("database", "retention_policy", "bucket_id", "default")}
 
 
 def find_dbrp(conn, org_id, database, retention_policy):
-    data = conn.request("GET", "/dbrps", "listing DBRP mappings of database %r" % database,
+    """The organization's (non-virtual) mapping of this database and retention policy, or None."""
+    data = conn.request("GET", "/dbrps", f"listing DBRP mappings of database {database!r}",
                         query={"orgID": org_id, "db": database, "rp": retention_policy},
-                        permission="read:orgs/%s/dbrp" % org_id) or {}
+                        permission=f"read:orgs/{org_id}/dbrp") or {}
     found = [d for d in data.get("content") or []
              if d.get("database") == database and d.get("retention_policy") == retention_policy
              and not d.get("virtual") and d.get("orgID", org_id) == org_id]
@@ -244,47 +249,61 @@ def replace_mapping(conn, current, desired, label, write_perm):
     clients do not lose the database/retention policy.
     """
     org_id = current["org_id"] or desired["org_id"]
-    conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s to replace it" % label,
+    conn.request("DELETE", f"/dbrps/{current['id']}", f"deleting DBRP mapping {label} to replace it",
                  query={"orgID": org_id}, permission=write_perm, allow_404=True)
     try:
-        return normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
+        return normalize(unwrap(conn.request("POST", "/dbrps", f"creating DBRP mapping {label}",
                                              body=create_body(desired, current), permission=write_perm)))
     except InfluxDBModuleError as exc:
         try:
             restored = normalize(unwrap(conn.request(
-                "POST", "/dbrps", "recreating the previous DBRP mapping %s" % label,
+                "POST", "/dbrps", f"recreating the previous DBRP mapping {label}",
                 body=restore_body(dict(current, org_id=org_id)), permission=write_perm)))
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "Replacing DBRP mapping %s failed: %s. The old mapping (to bucket %s) had been deleted and "
-                "recreating it failed too: %s. InfluxQL clients of %s have no mapping now; run the task again"
-                % (label, exc.msg, current["bucket_id"], cleanup.msg, label), status=exc.status)
+                f"Replacing DBRP mapping {label} failed: {exc.msg}. The old mapping (to bucket "
+                f"{current['bucket_id']}) had been deleted and recreating it failed too: {cleanup.msg}. InfluxQL "
+                f"clients of {label} have no mapping now; run the task again",
+                status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "Replacing DBRP mapping %s failed: %s. The previous mapping (to bucket %s) was recreated (new id %s), "
-            "so InfluxQL clients keep it" % (label, exc.msg, current["bucket_id"], restored.get("id")),
-            status=exc.status)
+            f"Replacing DBRP mapping {label} failed: {exc.msg}. The previous mapping (to bucket "
+            f"{current['bucket_id']}) was recreated (new id {restored.get('id')}), so InfluxQL clients keep it",
+            status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``dbrp``, ``replaced``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     org = conn.require_org(params.get("org"))
     org_id = org["id"]
     database, rp = params["database"], params["retention_policy"]
-    label = "%s/%s" % (database, rp)
-    write_perm = "write:orgs/%s/dbrp" % org_id
+    label = f"{database}/{rp}"
+    write_perm = f"write:orgs/{org_id}/dbrp"
     current = normalize(find_dbrp(conn, org_id, database, rp))
 
     if params["state"] == "absent":
         if not current:
             return {"changed": False, "dbrp": {}, "replaced": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/dbrps/%s" % current["id"], "deleting DBRP mapping %s" % label,
+            conn.request("DELETE", f"/dbrps/{current['id']}", f"deleting DBRP mapping {label}",
                          query={"orgID": org_id}, permission=write_perm, allow_404=True)
         return {"changed": True, "dbrp": {}, "replaced": False, "diff": diff_result(diff_view(current), {})}
 
     bucket = conn.find_bucket(org_id, params["bucket"])
     if not bucket:
-        raise InfluxDBModuleError("bucket %r not found in organization %r" % (params["bucket"], org.get("name")))
+        raise InfluxDBModuleError(f"bucket {params['bucket']!r} not found in organization {org.get('name')!r}")
     desired = desired_state(params, org_id, bucket["id"])
 
     replace, changes = (False, {}) if not current else compare(current, desired)
@@ -296,12 +315,12 @@ def run(conn, params, check_mode):
     if not check_mode:
         if current and not replace:
             after = normalize(unwrap(conn.request(
-                "PATCH", "/dbrps/%s" % current["id"], "updating DBRP mapping %s" % label,
+                "PATCH", f"/dbrps/{current['id']}", f"updating DBRP mapping {label}",
                 query={"orgID": org_id}, body=changes, permission=write_perm)))
         elif current:
             after = replace_mapping(conn, current, desired, label, write_perm)
         else:
-            after = normalize(unwrap(conn.request("POST", "/dbrps", "creating DBRP mapping %s" % label,
+            after = normalize(unwrap(conn.request("POST", "/dbrps", f"creating DBRP mapping {label}",
                                                   body=create_body(desired), permission=write_perm)))
     return {"changed": True, "dbrp": after, "replaced": bool(current) and replace,
             "diff": diff_result(diff_view(current), diff_view(after))}

@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_org
 short_description: Manage InfluxDB v2 organizations
@@ -35,6 +31,9 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.influx_bucket
+  - module: ons.timestream_influxdb.influx_user
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -98,15 +97,14 @@ diff:
   sample: {"before": {"description": ""}, "after": {"description": "ONS data platform"}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    influxdb_module_kwargs,
-    run_module,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         description=dict(type="str"),
@@ -115,11 +113,13 @@ def argument_spec():
 
 
 def validate_params(params):
+    """Check the options before any request; raises InfluxDBModuleError naming the bad one."""
     if not (params.get("name") or "").strip():
         raise InfluxDBModuleError("name must not be empty")
 
 
 def normalize(raw):
+    """The API's organization as this module's return value (``{}`` for none)."""
     if not raw:
         return {}
     return {
@@ -133,10 +133,12 @@ def normalize(raw):
 
 
 def desired_state(params):
+    """The organization the task asks for; a None ``description`` is not managed."""
     return {"name": params["name"], "description": params.get("description")}
 
 
 def compare(current, desired):
+    """The fields whose wanted value differs from the current one."""
     changes = {}
     if desired.get("description") is not None and desired["description"] != current.get("description", ""):
         changes["description"] = desired["description"]
@@ -144,6 +146,7 @@ def compare(current, desired):
 
 
 def predict(current, desired, changes):
+    """The organization as it will be once created or updated."""
     if current:
         after = dict(current)
         after.update(changes)
@@ -153,6 +156,7 @@ def predict(current, desired, changes):
 
 
 def create_body(desired):
+    """The POST /api/v2/orgs body."""
     body = {"name": desired["name"]}
     if desired.get("description") is not None:
         body["description"] = desired["description"]
@@ -160,10 +164,24 @@ def create_body(desired):
 
 
 def diff_view(org):
-    return dict((k, org.get(k)) for k in ("name", "description")) if org else {}
+    """The organization as ``--diff`` shows it."""
+    return {k: org.get(k) for k in ("name", "description")} if org else {}
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``org``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     name = params["name"]
     # exact name only: an id given as the name must not match another organization
@@ -173,15 +191,15 @@ def run(conn, params, check_mode):
         if not current:
             return {"changed": False, "org": {}, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/orgs/%s" % current["id"], "deleting organization %r" % name,
-                         permission="write:orgs/%s" % current["id"], allow_404=True)
+            conn.request("DELETE", f"/orgs/{current['id']}", f"deleting organization {name!r}",
+                         permission=f"write:orgs/{current['id']}", allow_404=True)
         return {"changed": True, "org": {}, "diff": diff_result(diff_view(current), {})}
 
     desired = desired_state(params)
     if not current:
         after = predict({}, desired, {})
         if not check_mode:
-            after = normalize(conn.request("POST", "/orgs", "creating organization %r" % name,
+            after = normalize(conn.request("POST", "/orgs", f"creating organization {name!r}",
                                            body=create_body(desired), permission="write:orgs"))
         return {"changed": True, "org": after, "diff": diff_result({}, diff_view(after))}
 
@@ -190,8 +208,8 @@ def run(conn, params, check_mode):
         return {"changed": False, "org": current, "diff": diff_result(diff_view(current), diff_view(current))}
     after = predict(current, desired, changes)
     if not check_mode:
-        after = normalize(conn.request("PATCH", "/orgs/%s" % current["id"], "updating organization %r" % name,
-                                       body=dict(changes), permission="write:orgs/%s" % current["id"]))
+        after = normalize(conn.request("PATCH", f"/orgs/{current['id']}", f"updating organization {name!r}",
+                                       body=dict(changes), permission=f"write:orgs/{current['id']}"))
     return {"changed": True, "org": after, "diff": diff_result(diff_view(current), diff_view(after))}
 
 

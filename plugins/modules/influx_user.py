@@ -5,10 +5,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: influx_user
 short_description: Manage InfluxDB v2 users
@@ -56,6 +52,9 @@ options:
     type: str
     choices: [ present, absent ]
     default: present
+seealso:
+  - module: ons.timestream_influxdb.influx_auth
+  - module: ons.timestream_influxdb.influx_org
 extends_documentation_fragment:
   - ons.timestream_influxdb.influxdb
   - ons.timestream_influxdb.attributes
@@ -122,12 +121,10 @@ diff:
   sample: {"before": {"status": "active"}, "after": {"status": "inactive"}}
 """
 
-from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import (
-    InfluxDBModuleError,
-    diff_result,
-    influxdb_module_kwargs,
-    run_module,
-)
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import InfluxDBModuleError
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import diff_result
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import influxdb_module_kwargs
+from ansible_collections.ons.timestream_influxdb.plugins.module_utils.influxdb import run_module
 
 MIN_PASSWORD_LENGTH = 8
 #: InfluxDB stores passwords with bcrypt, which reads at most 72 bytes; it refuses longer ones (HTTP 400).
@@ -135,6 +132,7 @@ MAX_PASSWORD_BYTES = 72
 
 
 def argument_spec():
+    """The module's own options (the connection options come from ``influxdb_module_kwargs``)."""
     return dict(
         name=dict(type="str", required=True),
         status=dict(type="str", choices=["active", "inactive"]),
@@ -145,29 +143,33 @@ def argument_spec():
 
 
 def validate_params(params):
+    """Check the options before any request (the password's length too); raises naming the bad one."""
     if not (params.get("name") or "").strip():
         raise InfluxDBModuleError("name must not be empty")
     password = params.get("user_password")
     if password is None:
         return
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InfluxDBModuleError("user_password must be at least %d characters long" % MIN_PASSWORD_LENGTH)
+        raise InfluxDBModuleError(f"user_password must be at least {MIN_PASSWORD_LENGTH} characters long")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        raise InfluxDBModuleError("user_password must be at most %d characters long (%d bytes in UTF-8), which is "
-                                  "the most InfluxDB accepts" % (MAX_PASSWORD_BYTES, MAX_PASSWORD_BYTES))
+        raise InfluxDBModuleError(f"user_password must be at most {MAX_PASSWORD_BYTES} characters long "
+                                  f"({MAX_PASSWORD_BYTES} bytes in UTF-8), which is the most InfluxDB accepts")
 
 
 def normalize(raw):
+    """The API's user as this module's return value (``{}`` for none); never a password."""
     if not raw:
         return {}
     return {"id": raw.get("id"), "name": raw.get("name"), "status": raw.get("status", "active")}
 
 
 def desired_state(params):
+    """The user the task asks for; a None ``status`` is not managed."""
     return {"name": params["name"], "status": params.get("status")}
 
 
 def compare(current, desired):
+    """The fields whose wanted value differs from the current one."""
     changes = {}
     if desired.get("status") is not None and desired["status"] != current.get("status"):
         changes["status"] = desired["status"]
@@ -190,6 +192,7 @@ def password_needs_setting(current, params, password_matches=None):
 
 
 def predict(current, desired, changes):
+    """The user as it will be once created or updated."""
     if current:
         after = dict(current)
         after.update(changes)
@@ -198,6 +201,7 @@ def predict(current, desired, changes):
 
 
 def diff_view(user, password_changed=False, side="before"):
+    """The user as ``--diff`` shows it: a changed password is named, never shown."""
     if not user:
         return {}
     view = {"name": user.get("name"), "status": user.get("status")}
@@ -207,6 +211,19 @@ def diff_view(user, password_changed=False, side="before"):
 
 
 def run(conn, params, check_mode):
+    """Do the work of one task.
+
+    Parameters:
+        conn (InfluxDBConnection): the signed-in connection.
+        params (dict): the module's parameters.
+        check_mode (bool): predict the result without changing anything.
+
+    Returns:
+        dict: the module's result (``changed``, ``user``, ``password_changed``, ``diff``).
+
+    Raises:
+        InfluxDBModuleError: for a bad option or an InfluxDB failure.
+    """
     validate_params(params)
     name = params["name"]
     current = normalize(conn.find_user(name))
@@ -217,8 +234,8 @@ def run(conn, params, check_mode):
         if not current:
             return {"changed": False, "user": {}, "password_changed": False, "diff": diff_result({}, {})}
         if not check_mode:
-            conn.request("DELETE", "/users/%s" % current["id"], "deleting user %r" % name,
-                         permission="write:users/%s" % current["id"], allow_404=True)
+            conn.request("DELETE", f"/users/{current['id']}", f"deleting user {name!r}",
+                         permission=f"write:users/{current['id']}", allow_404=True)
         return {"changed": True, "user": {}, "password_changed": False,
                 "diff": diff_result(diff_view(current), {})}
 
@@ -232,7 +249,7 @@ def run(conn, params, check_mode):
         after = predict({}, desired, {})
         if not check_mode:
             body = {"name": name, "status": desired.get("status") or "active"}
-            after = normalize(conn.request("POST", "/users", "creating user %r" % name, body=body,
+            after = normalize(conn.request("POST", "/users", f"creating user {name!r}", body=body,
                                            permission="write:users"))
             if set_password:
                 _set_password_of_new_user(conn, after, params["user_password"])
@@ -247,8 +264,8 @@ def run(conn, params, check_mode):
     if not check_mode:
         if changes:
             body = {"name": name, "status": changes["status"]}
-            after = normalize(conn.request("PATCH", "/users/%s" % current["id"], "updating user %r" % name,
-                                           body=body, permission="write:users/%s" % current["id"]))
+            after = normalize(conn.request("PATCH", f"/users/{current['id']}", f"updating user {name!r}",
+                                           body=body, permission=f"write:users/{current['id']}"))
         if set_password:
             _set_password(conn, current, params["user_password"])
     return {"changed": True, "user": after, "password_changed": set_password,
@@ -257,8 +274,9 @@ def run(conn, params, check_mode):
 
 
 def _set_password(conn, user, password):
-    conn.request("POST", "/users/%s/password" % user["id"], "setting the password of user %r" % user["name"],
-                 body={"password": password}, permission="write:users/%s" % user["id"])
+    """POST /api/v2/users/<id>/password."""
+    conn.request("POST", f"/users/{user['id']}/password", f"setting the password of user {user['name']!r}",
+                 body={"password": password}, permission=f"write:users/{user['id']}")
 
 
 def _set_password_of_new_user(conn, user, password):
@@ -271,16 +289,17 @@ def _set_password_of_new_user(conn, user, password):
         _set_password(conn, user, password)
     except InfluxDBModuleError as exc:
         try:
-            conn.request("DELETE", "/users/%s" % user["id"], "deleting user %r again" % user["name"],
-                         permission="write:users/%s" % user["id"], allow_404=True)
+            conn.request("DELETE", f"/users/{user['id']}", f"deleting user {user['name']!r} again",
+                         permission=f"write:users/{user['id']}", allow_404=True)
         except InfluxDBModuleError as cleanup:
             raise InfluxDBModuleError(
-                "%s. User %r (id %s) was created without a password, and deleting it again failed too: %s. "
-                "Delete the user (or set its password) before running the task again"
-                % (exc.msg, user["name"], user["id"], cleanup.msg), status=exc.status)
+                f"{exc.msg}. User {user['name']!r} (id {user['id']}) was created without a password, and deleting "
+                f"it again failed too: {cleanup.msg}. "
+                "Delete the user (or set its password) before running the task again",
+                status=exc.status, response=exc.response, cause=exc.cause)
         raise InfluxDBModuleError(
-            "%s. User %r was created, then deleted again so that it is not left without a password; "
-            "nothing was changed" % (exc.msg, user["name"]), status=exc.status)
+            f"{exc.msg}. User {user['name']!r} was created, then deleted again so that it is not left without a "
+            "password; nothing was changed", status=exc.status, response=exc.response, cause=exc.cause)
 
 
 def main():

@@ -10,7 +10,7 @@ version_added: 0.1.0
 short_description: Describe AWS Secrets Manager secrets (never their values)
 description:
   - Returns the secrets of the account and region whose names start with O(name_prefix), or the one named
-    O(name): name, ARN, description, KMS key, rotation, dates and tags (C(ListSecrets)).
+    O(name), with their name, ARN, description, KMS key, rotation, dates and tags (C(ListSecrets)).
   - Never reads a secret's value; use the C(amazon.aws.secretsmanager_secret) lookup for that.
   - Neither amazon.aws nor community.aws has an info module for Secrets Manager; the playbooks need the ARNs
     of secrets they did not create in the same run (C(playbooks/outputs.yml), C(playbooks/teardown.yml)).

@@ -4,6 +4,7 @@ injection, our own Timestream for InfluxDB backend, and moto for everything else
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -11,8 +12,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from sandbox.aws import ec2_fixes
-from sandbox.aws.faults import FaultError, FaultInjector, render
+from sandbox.aws import ec2_fixes, kms_fixes
+from sandbox.aws.faults import FaultError, FaultInjector, render, render_error
 from sandbox.aws.lambda_exec import LambdaExecutor
 from sandbox.aws.requestlog import RequestLog, classify
 from sandbox.aws.timestream_influxdb import (
@@ -52,6 +53,58 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+@functools.cache
+def _endpoints() -> tuple[frozenset[str], frozenset[str]]:
+    """(every region of every partition, the global services) from botocore's endpoints.json."""
+    import botocore
+
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", "endpoints.json")
+    with open(path, encoding="utf-8") as fh:
+        partitions = json.load(fh)["partitions"]
+    regions = frozenset(r for partition in partitions for r in partition["regions"])
+    global_services = frozenset(
+        name
+        for partition in partitions
+        for name, service in partition["services"].items()
+        if service.get("isRegionalized") is False
+    )
+    return regions, global_services
+
+
+def region_exists(service: str, region: str) -> bool:
+    """Whether AWS would answer ``service`` for ``region``: a known region, or a global service
+    (IAM, Route 53, CloudFront...: one endpoint whatever region the client is given)."""
+    regions, global_services = _endpoints()
+    return region in regions or service in global_services or service == "unknown"
+
+
+def unknown_region_error(info: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """AWS's answer to a request signed for a region that does not exist (a typo such as eu-west2).
+
+    On AWS such a request never arrives (there is no endpoint ``<service>.eu-west2.amazonaws.com``);
+    the sandbox has one endpoint for every region, so it answers as AWS answers a credential scoped to
+    an invalid region: 403, ``InvalidSignatureException`` (JSON protocols) / ``SignatureDoesNotMatch``
+    (query, EC2), or S3's 400 ``AuthorizationHeaderMalformed``, naming the region.
+    """
+    region = info.region
+    if info.protocol == "rest-xml":
+        return render_error(
+            info,
+            400,
+            "AuthorizationHeaderMalformed",
+            f"The authorization header is malformed; the region '{region}' is wrong; "
+            "expecting a valid region such as 'us-east-1'",
+        )
+    code = (
+        "InvalidSignatureException"
+        if info.protocol in ("json", "rest-json")
+        else "SignatureDoesNotMatch"
+    )
+    return render_error(
+        info, 403, code, f"Credential should be scoped to a valid region, not '{region}'."
+    )
+
+
 def _read_body(environ: dict[str, Any]) -> bytes:
     """Read the request body and put it back for the app behind us."""
     if environ.get("CONTENT_LENGTH"):
@@ -76,6 +129,7 @@ class SandboxApp:
         )
 
         ec2_fixes.apply()
+        kms_fixes.apply()
         self.config = LifecycleConfig(delay)
         self.timestream = TimestreamInfluxDBBackend(self.config)
         self.timestream_app = TimestreamInfluxDBApp(self.timestream)
@@ -99,6 +153,11 @@ class SandboxApp:
             return self._control(environ, start_response, path)
         body = _read_body(environ)
         info = classify(environ, body)
+        if not region_exists(info.service, info.region):
+            status, headers, payload = unknown_region_error(info)
+            self.log.record(info, status)
+            start_response(f"{status} {_reason(status)}", headers)
+            return [payload]
         rule = self.faults.match(info)
         if rule is not None:
             status, headers, payload = render(rule, info)

@@ -148,6 +148,14 @@ def render(
             if status == 500
             else "The service is unavailable. Please try again later."
         )
+    return render_error(info, status, code, message, request_id)
+
+
+def render_error(
+    info: RequestInfo, status: int, code: str, message: str, request_id: str | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of an AWS error ``code`` in the request's own protocol."""
+    request_id = request_id or str(uuid.uuid4())
     if info.protocol in ("json", "rest-json"):
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [

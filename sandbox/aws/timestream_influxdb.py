@@ -1173,12 +1173,35 @@ class TimestreamInfluxDBBackend:
                 )
                 self._resources[m.arn] = m
 
+    @staticmethod
+    def _check_read_replica_zones(zones: list[str]) -> None:
+        """An InfluxDB v2 read-replica cluster puts its writer and its replica in different
+        Availability Zones: its subnets must span at least two."""
+        if len(zones) < 2:
+            raise validation_error(
+                "A MULTI_NODE_READ_REPLICAS cluster places its writer and reader DB instances in different "
+                f"Availability Zones; the subnets given are all in {zones[0]}. Give subnets in at least two "
+                "Availability Zones.",
+                "FIELD_VALIDATION_FAILED",
+            )
+
     def create_db_cluster(
         self, account: str, region: str, p: dict[str, Any]
     ) -> dict[str, Any]:
         check_tag_keys(p.get("tags"))
         self._check_port(p.get("port"))
+        if not p["name"][0].isascii() or not p["name"][0].isalpha():
+            # the model's pattern, [a-zA-z]..., lets [ \ ] ^ _ ` through by a typo; AWS does not
+            raise validation_error(
+                f"The DB cluster name {p['name']} must start with a letter.", "FIELD_VALIDATION_FAILED"
+            )
         v3 = (p.get("deploymentConfiguration") or {}).get("InfluxDBv3Enterprise")
+        if v3 and p.get("deploymentType") == "MULTI_NODE_READ_REPLICAS":
+            raise validation_error(
+                "deploymentType MULTI_NODE_READ_REPLICAS is an InfluxDB v2 deployment; an InfluxDB 3 Enterprise "
+                "cluster is described by deploymentConfiguration alone.",
+                "FIELD_VALIDATION_FAILED",
+            )
         if not v3:
             missing = [
                 k
@@ -1200,6 +1223,8 @@ class TimestreamInfluxDBBackend:
             {s.availability_zone for s in subnets},
             key=[s.availability_zone for s in subnets].index,
         )
+        if not v3:
+            self._check_read_replica_zones(zones)
         self._check_log_delivery(account, p.get("logDeliveryConfiguration"))
         with self._lock:
             self._check_unique_name(account, region, "db-cluster", p["name"])
@@ -1314,6 +1339,12 @@ class TimestreamInfluxDBBackend:
             }
             if not changes:
                 raise validation_error("No changes were specified for the DB cluster.")
+            if "deploymentConfiguration" in changes and res.data.get("engineType") == "INFLUXDB_V2":
+                raise validation_error(
+                    f"The DB cluster {res.data['name']} runs InfluxDB v2: deploymentConfiguration applies to "
+                    "InfluxDB 3 Enterprise clusters only.",
+                    "FIELD_VALIDATION_FAILED",
+                )
             current = dict(res.data)
             current["port"] = res.private["configured_port"]
             same = [k for k, v in changes.items() if current.get(k) == v]

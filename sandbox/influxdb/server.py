@@ -53,6 +53,8 @@ from .storage import Store, StoreError, now_ns, rfc3339
 VERSION = "v2.7.11"
 COMMIT = "fbf5d4ab5e"
 DEFAULT_MAX_BODY = 25_000_000
+#: Sent with every response, as InfluxDB OSS 2.x does.
+VERSION_HEADERS = (("X-Influxdb-Version", VERSION), ("X-Influxdb-Build", "OSS"))
 API = "/api/v2"
 
 
@@ -361,6 +363,7 @@ class InfluxServer:
         route("POST", API + "/write", self.h_write)
         route("POST", "/write", self.h_write_v1, True)
         route("POST", API + "/query", self.h_query)
+        route("POST", API + "/query/ast", self.h_query_ast)
         route("POST", API + "/delete", self.h_delete)
         return R
 
@@ -603,7 +606,7 @@ class InfluxServer:
 
     # -- system endpoints -----------------------------------------------------------------
     def h_ping(self, req: Request) -> Response:
-        return no_content([("X-Influxdb-Version", VERSION), ("X-Influxdb-Build", "OSS")])
+        return no_content(list(VERSION_HEADERS))
 
     def h_health(self, req: Request) -> Response:
         return json_response(200, {"name": "influxdb", "message": "ready for queries and writes",
@@ -1438,6 +1441,27 @@ class InfluxServer:
         return Response(200, text.encode("utf-8"), QUERY_CONTENT_TYPE)
 
 
+    def h_query_ast(self, req: Request) -> Response:
+        """``POST /api/v2/query/ast``: the Flux AST of a query (syntax only: names are not checked)."""
+        self.active(req)
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ApiError(400, "invalid", f"invalid json: {exc}") from None
+        query = body.get("query")
+        if not isinstance(query, str):
+            raise ApiError(400, "invalid", "query is required")
+        from . import flux, flux_ast
+
+        try:
+            ast = flux_ast.parse_to_ast(query)
+        except flux.FluxError as exc:
+            raise ApiError(400, "invalid", getattr(exc, "message", None) or str(exc)) from None
+        return json_response(200, {"ast": ast})
+
+
 # InfluxDB itself answers "text/csv; charset=utf-8" (flux csv.MultiResultEncoder.ContentType);
 # oss.yml documents application/csv, and the tests' contract check follows oss.yml: switch once
 # that check knows this defect of the contract.
@@ -1515,6 +1539,9 @@ class _Handler(BaseHTTPRequestHandler):
                 resp = self.app.dispatch(req)
             except Exception as exc:  # noqa: BLE001 - a server answers 500, it does not die
                 resp = json_response(500, {"code": "internal error", "message": f"{type(exc).__name__}: {exc}"})
+        # InfluxDB names itself on every response (clients such as influxdb-client's ping/version read these)
+        names = {k.lower() for k, _v in resp.headers}
+        resp.headers = list(resp.headers) + [(k, v) for k, v in VERSION_HEADERS if k.lower() not in names]
         for observer in list(self.app.observers):
             try:
                 observer(req, resp)

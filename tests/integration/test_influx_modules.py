@@ -309,7 +309,8 @@ def test_bucket_lifecycle(influx: InfluxServer, tmp_path: Path) -> None:
 
     res = run(tmp_path, "influx_bucket", params)
     assert ok(res)["changed"] is True
-    assert res["diff"]["before"] == {} and res["diff"]["after"]["retention"] == "4w2d"
+    assert res["diff"]["before"] == {} and res["diff"]["after"]["retention"] == "30d"  # as the task wrote it
+    assert res["bucket"]["retention"] == "4w2d"
     bucket = get_bucket(influx, "telemetry")
     assert bucket is not None and bucket.id == res["bucket"]["id"]
     assert bucket.description == "raw telemetry"
@@ -328,6 +329,7 @@ def test_bucket_lifecycle(influx: InfluxServer, tmp_path: Path) -> None:
     res = run(tmp_path, "influx_bucket", update)
     assert ok(res)["changed"] is True
     assert res["diff"]["before"]["retention"] == "4w2d" and res["diff"]["after"]["retention"] == "1w"
+    assert res["diff"]["after"]["shard_group_duration"] == "1d"
     bucket = get_bucket(influx, "telemetry")
     assert bucket.retention_rules[0].every_seconds == 604800
     assert bucket.retention_rules[0].shard_group_duration_seconds == 86400

@@ -87,3 +87,17 @@ def test_elastic_ip_tags_carry_aws_resource_type(aws_sandbox) -> None:
         assert tags == [{"ResourceId": allocation, "ResourceType": "elastic-ip", "Key": "Name", "Value": "eip-a"}]
     finally:
         ec2.release_address(AllocationId=allocation)
+
+
+def test_kms_key_deletion_and_its_cancellation_take_the_key_arn(aws_sandbox) -> None:
+    """AWS takes a key id or ARN in ScheduleKeyDeletion / CancelKeyDeletion / EnableKey /
+    DisableKey; amazon.aws kms_key passes the ARN (the security role's teardown and re-creation)."""
+    kms = aws_sandbox.client("kms")
+    arn = kms.create_key(Description="arn test")["KeyMetadata"]["Arn"]
+    kms.disable_key(KeyId=arn)
+    kms.enable_key(KeyId=arn)
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    kms.cancel_key_deletion(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)

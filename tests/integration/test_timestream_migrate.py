@@ -91,8 +91,8 @@ def expected_points() -> dict[tuple, Any]:
             out[("metrics", tags, _time_ns(rec), key)] = _typed(m["Type"], m["Value"])
     for rec in single_records(SINGLE):
         tags = tuple((d["Name"], d["Value"]) for d in rec["Dimensions"])
-        out[("readings", tags, _time_ns(rec), rec["MeasureName"])] = _typed(rec["MeasureValueType"],
-                                                                             rec["MeasureValue"])
+        out[("readings", tags, _time_ns(rec), rec["MeasureName"])] = _typed(
+            rec["MeasureValueType"], rec["MeasureValue"])
     return out
 
 
@@ -257,7 +257,7 @@ def test_verification_detects_a_dropped_batch_and_the_cli_fails(source, influx, 
                     self.end_headers()
                     return
             conn = http.client.HTTPConnection(target, timeout=30)
-            conn.request(self.command, self.path, body=body, headers={k: v for k, v in self.headers.items()})
+            conn.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
             resp = conn.getresponse()
             data = resp.read()
             self.send_response(resp.status)

@@ -43,6 +43,36 @@ BUCKET = "telemetry"
 # ------------------------------------------------------------------------------------------------
 # contract validation (openapi-core)
 # ------------------------------------------------------------------------------------------------
+def _discriminate_ast_unions(schemas: dict) -> None:
+    """Give the Flux AST's unions the discriminator oss.yml leaves out.
+
+    A node's ``type`` is its schema's name, and every union of node schemas (Statement, Expression,
+    PropertyKey, OptionStatement.assignment...) is a ``oneOf`` that, lacking a discriminator over schemas
+    requiring nothing, no node can pass (it matches every member). Unions of node schemas get
+    ``discriminator: {propertyName: type}``; a union that nests another union (Node = Expression | Block)
+    becomes ``anyOf``.
+    """
+    node_type = {"$ref": "#/components/schemas/NodeType"}
+    nodes = {name for name, s in schemas.items() if (s.get("properties") or {}).get("type") == node_type}
+
+    def fix(value: object) -> None:
+        if isinstance(value, dict):
+            members = value.get("oneOf")
+            if isinstance(members, list) and members and all("$ref" in m for m in members):
+                names = [m["$ref"].rsplit("/", 1)[-1] for m in members]
+                if all(n in nodes for n in names):
+                    value.setdefault("discriminator", {"propertyName": "type"})
+                elif any(n in nodes for n in names) or {"Expression", "Statement"} & set(names):
+                    value["anyOf"] = value.pop("oneOf")
+            for child in value.values():
+                fix(child)
+        elif isinstance(value, list):
+            for child in value:
+                fix(child)
+
+    fix(schemas)
+
+
 class _Contract:
     _instance: _Contract | None = None
     _lock = threading.Lock()
@@ -61,6 +91,11 @@ class _Contract:
         dbrp_get = oss["components"]["schemas"]["DBRPGet"]
         if dbrp_get["properties"]["content"].pop("required", None) is True:
             dbrp_get["required"] = ["content"]
+        # The Flux AST unions (ASTResponse) are oneOf without a discriminator over node schemas that
+        # require nothing, so every node matches all of them and oneOf can never pass. A node's `type`
+        # is its schema's name (VariableAssignment, CallExpression...): read it as the discriminator.
+        # Node (Expression | Block) nests unions, so it is read as anyOf.
+        _discriminate_ast_unions(oss["components"]["schemas"])
         # oss.yml itself is not a valid OpenAPI document (DBRPGet says `required: true` where a
         # list is due), so the document is not validated, only responses against it.
         config = Config(spec_validator_cls=None)

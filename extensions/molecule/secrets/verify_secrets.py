@@ -99,11 +99,11 @@ def main(settings: dict[str, Any]) -> list[str]:
     check(granted == [("read", "buckets", bucket_id), ("write", "buckets", bucket_id)],
           f"the Lambda token may read and write the bucket {settings['bucket']} only")
 
-    status, _body = http(f"{url}/api/v2/write?org={settings['org']}&bucket={settings['bucket']}&precision=s", "POST",
-                     lambda_, b"verify,source=molecule value=1i 1700000000")
+    write_url = f"{url}/api/v2/write?org={settings['org']}&bucket={settings['bucket']}&precision=s"
+    status, _body = http(write_url, "POST", lambda_, b"verify,source=molecule value=1i 1700000000")
     check(status == 204, f"the Lambda token writes a point to {settings['bucket']} ({status})")
-    status, _body = http(f"{url}/api/v2/buckets", "POST", {**lambda_, "Content-Type": "application/json"},
-                     json.dumps({"name": "forbidden", "orgID": lambda_auth.get("orgID", "")}).encode())
+    forbidden = json.dumps({"name": "forbidden", "orgID": lambda_auth.get("orgID", "")}).encode()
+    status, _body = http(f"{url}/api/v2/buckets", "POST", {**lambda_, "Content-Type": "application/json"}, forbidden)
     check(status in (401, 403), f"the Lambda token cannot create a bucket ({status})")
     status, _body = http(f"{url}/api/v2/me", headers=operator)
     check(status == 200, f"the operator token reads /api/v2/me ({status})")

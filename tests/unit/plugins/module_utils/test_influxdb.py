@@ -226,10 +226,19 @@ def test_401_naming_a_permission_says_which():
     assert "creating bucket 'x'" in err.msg
 
 
-def test_401_without_permission_mentions_credentials_and_needed_permission():
+def test_401_without_permission_says_the_credentials_are_not_accepted():
+    """A plain 401 is a token or password InfluxDB does not accept, not a missing permission (that is 403)."""
     exc = _api_error(401, {"code": "unauthorized", "message": "unauthorized access"})
     err = iu.translate_error(exc, "http://h", "listing buckets", permission="read:orgs/1/buckets")
-    assert "token" in err.msg and "read:orgs/1/buckets" in err.msg
+    assert err.msg.startswith("InfluxDB did not accept the credentials (HTTP 401) while listing buckets")
+    assert "check token (or username and password)" in err.msg
+    assert "read:orgs/1/buckets" not in err.msg and "needs" not in err.msg
+
+
+def test_401_for_an_inactive_token_says_it_is_disabled():
+    exc = _api_error(401, {"code": "unauthorized", "message": "token is inactive"})
+    err = iu.translate_error(exc, "http://h", "listing buckets")
+    assert "token is inactive" in err.msg and "disabled" in err.msg
 
 
 def test_403_names_the_permission():
@@ -272,3 +281,77 @@ def test_unknown_exceptions_are_not_swallowed():
 
 def test_diff_result_uses_empty_dicts_for_absence():
     assert iu.diff_result(None, {"a": 1}) == {"before": {}, "after": {"a": 1}}
+
+
+# -- what a failure carries besides its message ---------------------------------------------------
+
+def test_tls_to_a_plain_http_port_says_so_whatever_validate_certs():
+    reason = "SSLError\n[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)"
+    for validate_certs in (True, False):
+        err = iu.translate_error(ApiException(status=0, reason=reason), "https://127.0.0.2:8086", "listing buckets",
+                                 validate_certs=validate_certs)
+        assert "the server does not speak TLS on that port" in err.msg
+        assert "Use a url that starts with http://, such as http://127.0.0.2:8086" in err.msg
+        assert "set validate_certs=false" not in err.msg
+
+
+def test_tls_to_a_plain_http_port_through_urllib3():
+    inner = urllib3.exceptions.SSLError("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    err = iu.translate_error(urllib3.exceptions.MaxRetryError(None, "/api/v2/orgs", inner), "https://h:8086", "x")
+    assert "does not speak TLS" in err.msg and "http://h:8086" in err.msg
+
+
+def test_tls_verification_failure_with_validate_certs_false_does_not_repeat_the_advice():
+    exc = ApiException(status=0, reason="SSLError\n[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] handshake failure")
+    err = iu.translate_error(exc, "https://h", "listing buckets", validate_certs=False)
+    assert "validate_certs is already false" in err.msg and "set validate_certs=false" not in err.msg
+
+
+def test_silent_server_names_the_timeout_option_and_its_value():
+    exc = urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out. (read timeout=3)")
+    err = iu.translate_error(exc, "http://h:8086", "listing buckets", timeout=3)
+    assert "no answer within 3 s" in err.msg and "(option timeout, in seconds, is 3)" in err.msg
+    err = iu.translate_error(exc, "http://h:8086", "listing buckets")
+    assert f"(option timeout, in seconds, is {iu.DEFAULT_TIMEOUT})" in err.msg
+
+
+def test_failure_keys_leave_out_what_carries_nothing():
+    assert iu.InfluxDBModuleError("name must not be empty").result() == {}
+    err = iu.translate_error(urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out."), "http://h", "x")
+    assert set(err.result()) == {"error"}
+    assert err.result()["error"]["type"] == "urllib3.exceptions.ReadTimeoutError"
+
+
+def test_failure_carries_influxdbs_answer_without_the_session_cookie():
+    raw = json.dumps({"code": "conflict", "message": "bucket with name x already exists"}).encode()
+    response = urllib3.HTTPResponse(body=raw, status=422, reason="Unprocessable Entity", preload_content=True,
+                                    headers={"Content-Type": "application/json; charset=utf-8",
+                                             "X-Platform-Error-Code": "conflict", "X-Influxdb-Build": "OSS",
+                                             "X-Influxdb-Version": "v2.7.11",
+                                             "Set-Cookie": "influxdb-oss-session=secret-session; Path=/"})
+    err = iu.translate_error(ApiException(http_resp=response), "http://h", "creating bucket 'x'")
+    result = err.result()
+    assert result["status"] == 422
+    assert result["response"] == {
+        "status": 422, "reason": "Unprocessable Entity",
+        "headers": {"content-type": "application/json; charset=utf-8", "x-platform-error-code": "conflict",
+                    "x-influxdb-version": "v2.7.11", "x-influxdb-build": "OSS"},
+        "body": {"code": "conflict", "message": "bucket with name x already exists"},
+    }
+    assert result["error"] == {"type": "influxdb_client.rest.ApiException", "message": "(422) Unprocessable Entity"}
+    assert "secret-session" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("seconds,written,shown", [
+    (30 * 86400, "30d", "30d"),
+    (30 * 86400, " 30d ", "30d"),
+    (30 * 86400, "1w", "4w2d"),  # the task asks for something else: the bucket's value, shortest form
+    (30 * 86400, None, "4w2d"),
+    (0, "infinite", "infinite"),
+    (0, "0", "0"),
+    (5400, "90m", "90m"),
+    (None, "30d", None),
+    (3600, "not a duration", "1h"),
+])
+def test_spell_duration_keeps_the_users_spelling(seconds, written, shown):
+    assert iu.spell_duration(seconds, written) == shown

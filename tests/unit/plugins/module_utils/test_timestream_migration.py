@@ -61,8 +61,8 @@ def settings(**kw) -> MigrationSettings:
     return MigrationSettings(database="db", output_file="-", **kw)
 
 
-def converter(columns=MULTI, typed=False, **kw) -> RowConverter:
-    cols = classify_columns(columns)
+def converter(columns=None, typed=False, **kw) -> RowConverter:
+    cols = classify_columns(MULTI if columns is None else columns)
     plan = build_table_plan("metrics", cols, settings(**kw))
     return RowConverter(plan, [c.name for c in cols], typed=typed)
 

@@ -149,7 +149,7 @@ def test_create_puts_compact_sorted_json_then_reads_back(client):
 
 def test_check_mode_makes_no_call(client):
     desired = mod.desired_state(params())
-    after, _ = mod.apply(client, "create", desired, None, check_mode=True)
+    after = mod.apply(client, "create", desired, None, check_mode=True)[0]
     assert after == {"name": "ons-dash", "arn": None, "body": BODY}
     current = {"name": "ons-dash", "arn": ARN, "body": {"widgets": []}}
     assert mod.apply(client, "update", desired, current, check_mode=True)[0]["arn"] == ARN

@@ -44,3 +44,36 @@ def test_evaluate(documents, action, resource, decision):
 def test_documents_as_iam_returns_them():
     assert mod._document(quote(json.dumps(ALLOW_PLATFORM))) == ALLOW_PLATFORM
     assert mod._document(ALLOW_PLATFORM) is ALLOW_PLATFORM
+
+
+def test_simulation_results_per_resource():
+    """The path AWS takes (the sandbox cannot answer SimulatePrincipalPolicy): decisions per resource."""
+    import boto3
+    from botocore.stub import Stubber
+
+    iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    role = "arn:aws:iam::123456789012:role/ons-dev-influxdb-lambda"
+    ours, other = SECRETS + "ons/dev/influxdb/admin-AbCdEf", SECRETS + "ons/prod/influxdb/admin-AbCdEf"
+    with Stubber(iam) as stub:
+        stub.add_response(
+            "simulate_principal_policy",
+            {
+                "EvaluationResults": [
+                    {
+                        "EvalActionName": "secretsmanager:GetSecretValue",
+                        "EvalDecision": "allowed",
+                        "ResourceSpecificResults": [
+                            {"EvalResourceName": ours, "EvalResourceDecision": "allowed"},
+                            {"EvalResourceName": other, "EvalResourceDecision": "implicitDeny"},
+                        ],
+                    }
+                ],
+                "IsTruncated": False,
+            },
+            {"PolicySourceArn": role, "ActionNames": ["secretsmanager:GetSecretValue"], "ResourceArns": [ours, other]},
+        )
+        results = mod.simulate(iam, role, ["secretsmanager:GetSecretValue"], [ours, other])
+    assert results == [
+        {"action": "secretsmanager:GetSecretValue", "resource": ours, "decision": "allowed"},
+        {"action": "secretsmanager:GetSecretValue", "resource": other, "decision": "implicitDeny"},
+    ]
