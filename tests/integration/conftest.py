@@ -159,7 +159,7 @@ def site_platform(site_runner: SiteRunner) -> Iterator[Platform]:
 def validation_platform(aws_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The platform validation runs against (network, database, secrets, monitoring and the
     connectivity test function), built once per session for test_validation.py and
-    test_lambda_connectivity.py; its environment name is unique to this run. Tests that break
+    test_validation_lambda_connectivity.py; its environment name is unique to this run. Tests that break
     something repair it before they end."""
     import uuid
 

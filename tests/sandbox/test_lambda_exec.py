@@ -2,7 +2,7 @@
 against their execution role (iam_eval.py): results, errors and timeouts as Invoke returns them, the
 function's environment, its output in /aws/lambda/<name>, and AccessDenied for what the role does
 not allow. Reachability of instances is exercised end to end in
-tests/integration/test_lambda_connectivity.py."""
+tests/integration/test_validation_lambda_connectivity.py."""
 
 from __future__ import annotations
 
