@@ -3,6 +3,7 @@ injection, our own Timestream for InfluxDB backend, and moto for everything else
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
@@ -15,6 +16,7 @@ from sandbox.aws import ec2_fixes
 from sandbox.aws import kms_fixes
 from sandbox.aws import secretsmanager_fixes
 from sandbox.aws.faults import FaultError, FaultInjector, render, render_error
+from sandbox.aws.lambda_exec import LambdaExecutor
 from sandbox.aws.requestlog import RequestLog, classify
 from sandbox.aws.timestream_influxdb import (
     TARGET_PREFIX,
@@ -139,6 +141,11 @@ class SandboxApp:
         self.log = RequestLog()
         self.faults = FaultInjector()
         self.server_info: dict[str, Any] = {"pid": os.getpid()}
+        # Lambda functions run by the sandbox itself, their calls checked against their role.
+        self.lambda_exec = LambdaExecutor(
+            endpoint=lambda: f"http://{self.server_info.get('host', '127.0.0.1')}:{self.server_info.get('port')}"
+        )
+        self.lambda_exec.set_instances(self.timestream)
 
     # ------------------------------------------------------------------ WSGI
     def __call__(
@@ -158,6 +165,20 @@ class SandboxApp:
         if rule is not None:
             status, headers, payload = render(rule, info)
             self.log.record(info, status, fault=rule["kind"])
+            start_response(f"{status} {_reason(status)}", headers)
+            return [payload]
+        answer = self.lambda_exec.authorize(info, body)
+        if answer is None and self.lambda_exec.handles(
+            info, path, environ.get("REQUEST_METHOD", "").upper()
+        ):
+            answer = self.lambda_exec.invoke(
+                environ, info, account_from_environ(environ), body
+            )
+            # Invoking runs code and changes no AWS resource: not a mutating call in the log.
+            info = dataclasses.replace(info, mutating=False)
+        if answer is not None:
+            status, headers, payload = answer
+            self.log.record(info, status)
             start_response(f"{status} {_reason(status)}", headers)
             return [payload]
         target = environ.get("HTTP_X_AMZ_TARGET", "")

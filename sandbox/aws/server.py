@@ -99,6 +99,7 @@ class SandboxServer:
                     f"closing the instance-server manager failed: {e}", file=sys.stderr
                 )
         self.app.timestream.stop_scheduler(timeout)
+        self.app.lambda_exec.close()
         try:
             manager.stop_all()
         except Exception as e:  # noqa: BLE001 - shutdown must go on

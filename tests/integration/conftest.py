@@ -153,3 +153,23 @@ def site_platform(site_runner: SiteRunner) -> Iterator[Platform]:
     run = site_runner.run(environment, diff=True)
     assert run.rc == 0, run.output()
     yield Platform(environment, run, site_runner.workdir / "outputs")
+
+
+@pytest.fixture(scope="session")
+def validation_platform(aws_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The platform validation runs against (network, database, secrets, monitoring and the
+    connectivity test function), built once per session for test_validation.py and
+    test_validation_lambda_connectivity.py; its environment name is unique to this run. Tests that break
+    something repair it before they end."""
+    import uuid
+
+    from tests.integration.test_validation import BUILD, run_local
+
+    workdir = tmp_path_factory.mktemp("platform")
+    env_name = f"val{uuid.uuid4().hex[:5]}"
+    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1}
+    build = workdir / "build.yml"
+    build.write_text(BUILD.format(repo=REPO))
+    result = run_local(aws_sandbox, workdir, build, extra)
+    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    return {"workdir": workdir, "vars": extra, "prefix": f"ons-data-platform-{env_name}", "env": env_name}

@@ -55,6 +55,9 @@ BUILD = """
       ansible.builtin.include_role:
         name: ons.timestream_influxdb.secrets
         tasks_from: tokens
+
+- name: Connectivity test function (validation invokes it)
+  ansible.builtin.import_playbook: {repo}/playbooks/lambda_test.yml
 """
 
 
@@ -92,17 +95,10 @@ def failure(result: PlaybookResult) -> dict[str, Any]:
     return failed[-1]
 
 
-@pytest.fixture(scope="module")
-def platform(aws_sandbox, tmp_path_factory):
-    """The platform, built once for this module; its environment name is unique to this run."""
-    workdir = tmp_path_factory.mktemp("platform")
-    env_name = f"val{uuid.uuid4().hex[:5]}"
-    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1}
-    build = workdir / "build.yml"
-    build.write_text(BUILD.format(repo=REPO))
-    result = run_local(aws_sandbox, workdir, build, extra)
-    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    return {"workdir": workdir, "vars": extra, "prefix": f"ons-data-platform-{env_name}", "env": env_name}
+@pytest.fixture
+def platform(validation_platform):
+    """The platform, built once per session (tests/integration/conftest.py)."""
+    return validation_platform
 
 
 def validate(aws_sandbox, platform, check: bool = False) -> PlaybookResult:
