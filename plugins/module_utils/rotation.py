@@ -74,7 +74,7 @@ def generate_password(length: int) -> str:
     if not 8 <= length <= 64:
         raise RotationError(f"password_length must be between 8 and 64 (Timestream's rule), got {length}")
     while True:
-        value = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        value = "".join(secrets.choice(PASSWORD_ALPHABET) for _position in range(length))
         if (any(c.islower() for c in value) and any(c.isupper() for c in value)
                 and any(c.isdigit() for c in value)):
             return value
@@ -84,7 +84,7 @@ def parse_retired(tag_value: Optional[str]) -> List[Tuple[str, int]]:
     """``RotationRetiredTokens`` as ``[(authorization_id, expiry_epoch)]``; malformed entries are dropped."""
     out = []
     for entry in (tag_value or "").replace(",", " ").split():
-        auth_id, _, expiry = entry.strip().partition("@")
+        auth_id, _separator, expiry = entry.strip().partition("@")
         if auth_id and expiry.lstrip("-").isdigit():
             out.append((auth_id, int(expiry)))
     return out

@@ -123,7 +123,7 @@ def run(secret_id: str, url_override: str, timeout: float, measurement: str) -> 
         return f"read {secret_id}; InfluxDB at {state['url']}"
 
     def health() -> str:
-        _, content = _http("GET", f"{state['url']}/health", None, timeout)
+        content = _http("GET", f"{state['url']}/health", None, timeout)[1]
         answer = json.loads(content or b"{}")
         if answer.get("status") != "pass":
             raise StepError("unhealthy", f"/health answered {answer.get('status')}: {answer.get('message', '')}")
@@ -142,7 +142,7 @@ def run(secret_id: str, url_override: str, timeout: float, measurement: str) -> 
         flux = (f'from(bucket: "{s["bucket"]}") |> range(start: -1h) '
                 f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.run == "{run_id}" and r._field == "ok") '
                 "|> last()")
-        _, content = _http("POST", f"{state['url']}/api/v2/query?{urllib.parse.urlencode({'org': s['org']})}",
+        _status, content = _http("POST", f"{state['url']}/api/v2/query?{urllib.parse.urlencode({'org': s['org']})}",
                            s["token"], timeout, json.dumps({"type": "flux", "query": flux}).encode(),
                            {"Content-Type": "application/json", "Accept": "application/csv"})
         if f",{value}," not in content.decode("utf-8", "replace"):

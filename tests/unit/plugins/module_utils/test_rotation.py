@@ -88,7 +88,7 @@ def test_descriptions_of_new_and_old_authorizations():
 
 @pytest.mark.parametrize("length", [8, 32, 64])
 def test_generated_password_follows_timestreams_rule(length):
-    values = {R.generate_password(length) for _ in range(20)}
+    values = {R.generate_password(length) for _attempt in range(20)}
     assert len(values) == 20
     for value in values:
         assert len(value) == length and value.isalnum() and value.isascii()
