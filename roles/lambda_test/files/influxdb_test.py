@@ -143,8 +143,8 @@ def run(secret_id: str, url_override: str, timeout: float, measurement: str) -> 
                 f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.run == "{run_id}" and r._field == "ok") '
                 "|> last()")
         _status, content = _http("POST", f"{state['url']}/api/v2/query?{urllib.parse.urlencode({'org': s['org']})}",
-                           s["token"], timeout, json.dumps({"type": "flux", "query": flux}).encode(),
-                           {"Content-Type": "application/json", "Accept": "application/csv"})
+                                 s["token"], timeout, json.dumps({"type": "flux", "query": flux}).encode(),
+                                 {"Content-Type": "application/json", "Accept": "application/csv"})
         if f",{value}," not in content.decode("utf-8", "replace"):
             raise StepError("read_back", "the probe point was not found by the Flux query")
         return "read the probe point back (Flux)"
