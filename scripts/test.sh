@@ -36,7 +36,8 @@ gate_molecule() {
   done
   return $rc
 }
-gate_pytest() { pytest -p no:cacheprovider -ra tests; }
+# Two workers (2 cores), each with a sandbox of its own; the session platform's tests stay on one worker.
+gate_pytest() { pytest -p no:cacheprovider -ra -n "${PYTEST_WORKERS:-2}" --dist loadgroup tests; }
 gate_integration() { scripts/integration.sh; }
 
 passed=0 failed=0 failures=()

@@ -2,7 +2,10 @@
 
 * ``aws_sandbox`` (session): the AWS sandbox. Uses the running one named by $SANDBOX_ENDPOINT
   (``make test`` starts one), else starts ``python -m sandbox serve --port 0 --delay 0.5`` for the
-  session and stops it by PID at the end. Gives ``.endpoint``, ``.control`` (SandboxControl),
+  session and stops it by PID at the end. Under pytest-xdist (``make test`` runs pytest with
+  ``-n 2 --dist loadgroup``) every worker starts a sandbox of its own, whatever $SANDBOX_ENDPOINT says:
+  tests clear the request log, inject faults and change the create delay, which must never reach
+  what another worker is running at the same time. Gives ``.endpoint``, ``.control`` (SandboxControl),
   ``.client(service)`` (boto3) and ``.env`` (AWS_* variables for subprocesses: ansible, aws CLI).
 * ``aws_vpc`` (function): a fresh VPC with two subnets in two AZs and a security group.
 
@@ -130,7 +133,7 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox]:
-    endpoint = os.environ.get("SANDBOX_ENDPOINT")
+    endpoint = None if os.environ.get("PYTEST_XDIST_WORKER") else os.environ.get("SANDBOX_ENDPOINT")
     if endpoint:
         control = SandboxControl(endpoint)
         control.health()
@@ -138,6 +141,11 @@ def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox
         return
     state_dir = tmp_path_factory.mktemp("aws-sandbox")
     proc, endpoint, log_path = _start_sandbox(state_dir)
+    # Commands the tests start inherit this process's environment: point them at this sandbox, not at
+    # the one `make test` started for the other gates.
+    saved = {k: os.environ.get(k) for k in ("SANDBOX_ENDPOINT", "SANDBOX_PORT", "SANDBOX_STATE_DIR")}
+    os.environ.update(SANDBOX_ENDPOINT=endpoint, SANDBOX_PORT=endpoint.rsplit(":", 1)[1],
+                      SANDBOX_STATE_DIR=str(state_dir))
     try:
         yield AwsSandbox(
             endpoint=endpoint,
@@ -148,6 +156,11 @@ def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox
         )
     finally:
         _stop_process(proc)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass

@@ -7,7 +7,12 @@ checkout's ansible.cfg and inventories/local) against the session's sandbox.
   request log tells its requests apart from everything else the session does.
 * ``site_platform`` (session): the whole platform, built ONCE per session by site.yml on the
   environment ``itsite`` (its own name, VPC CIDR and access key, so it never meets what other tests
-  build); tests reuse it rather than paying for another build.
+  build); tests reuse it rather than paying for another build. ``validation_platform`` is the same
+  platform as test_validation*.py address it.
+
+Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) every test module that uses the session
+platform carries ``pytest.mark.xdist_group("platform")``: they all run on one worker (with its own
+sandbox), in file order, and the ``destroys_platform`` tests (its teardown) run last.
 """
 
 from __future__ import annotations
@@ -156,20 +161,17 @@ def site_platform(site_runner: SiteRunner) -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="session")
-def validation_platform(aws_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The platform validation runs against (network, database, secrets, monitoring and the
-    connectivity test function), built once per session for test_validation.py and
-    test_validation_lambda_connectivity.py; its environment name is unique to this run. Tests that break
-    something repair it before they end."""
-    import uuid
+def validation_platform(site_platform: Platform, site_runner: SiteRunner) -> dict[str, Any]:
+    """The session platform as test_validation.py and test_validation_lambda_connectivity.py run
+    validation.yml against it (their ``run_local``): its working directory is the one whose admin
+    password file the build used, its variables the build's. Tests that break something repair it
+    before they end."""
+    environment = site_platform.environment
+    return {"workdir": site_runner.workdir / "state", "vars": environment.extra_vars(),
+            "prefix": environment.prefix, "env": environment.name}
 
-    from tests.integration.test_validation import BUILD, run_local
 
-    workdir = tmp_path_factory.mktemp("platform")
-    env_name = f"val{uuid.uuid4().hex[:5]}"
-    extra = {"environment_name": env_name, "database_url_scheme": "http", "database_wait_delay": 1}
-    build = workdir / "build.yml"
-    build.write_text(BUILD.format(repo=REPO))
-    result = run_local(aws_sandbox, workdir, build, extra)
-    assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    return {"workdir": workdir, "vars": extra, "prefix": f"ons-data-platform-{env_name}", "env": env_name}
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``destroys_platform`` (the teardown of the session platform) run after every other
+    test: with ``--dist loadgroup`` the whole ``platform`` group runs on one worker in this order."""
+    items.sort(key=lambda item: item.get_closest_marker("destroys_platform") is not None)

@@ -14,11 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.ansible import REPO, ansible_env
 from tests.integration.conftest import Environment
 
 BIN = Path(sys.executable).parent
 INSTANCE_TYPE = "ons.timestream_influxdb.timestream_influxdb_instance"
+
+# Every test that uses the session platform runs on one pytest-xdist worker, in file order.
+pytestmark = pytest.mark.xdist_group("platform")
 
 
 def test_site_builds_the_platform_and_the_plan_summary_says_what_it_added(site_platform, aws_sandbox):
@@ -107,7 +112,9 @@ def test_teardown_refuses_without_the_environment_name(site_platform, site_runne
     assert run.requests == []
 
 
-# Last: they remove the session's platform, first keeping the data, then nothing.
+# Last (after every other test of the session: tests/integration/conftest.py): they remove the session's
+# platform, first keeping the data, then nothing.
+@pytest.mark.destroys_platform
 def test_teardown_keeps_only_the_final_backup_and_its_key(site_platform, site_runner, aws_sandbox):
     env = site_platform.environment
     run = site_runner.run(env, "playbooks/teardown.yml", diff=True, extra_vars={"confirm_teardown": env.name})
@@ -122,6 +129,7 @@ def test_teardown_keeps_only_the_final_backup_and_its_key(site_platform, site_ru
     assert kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
 
 
+@pytest.mark.destroys_platform
 def test_teardown_without_final_backup_leaves_nothing_of_the_environment(site_platform, site_runner, aws_sandbox):
     env = site_platform.environment
     run = site_runner.run(env, "playbooks/teardown.yml",

@@ -1,5 +1,5 @@
-"""playbooks/validation.yml against a platform built once in the sandbox by the collection's roles
-(vpc, security, database, secrets, monitoring) with the local inventory: it passes on the platform as
+"""playbooks/validation.yml against the session platform (``site_platform``: built once by site.yml with
+the local inventory, tests/integration/conftest.py): it passes on the platform as
 built, changing nothing in AWS; it fails naming the cause when one thing is broken (a rule open to
 0.0.0.0/0 on the database security group; the Lambda role allowed another environment's secrets)."""
 
@@ -18,47 +18,7 @@ import pytest
 
 from tests.helpers.ansible import REPO, PlaybookResult, ansible_env
 
-pytestmark = pytest.mark.slow  # builds the whole platform in the AWS sandbox
-
-BUILD = """
-- name: Network and security
-  ansible.builtin.import_playbook: {repo}/playbooks/network.yml
-
-- name: Database, secrets and monitoring
-  hosts: aws_control
-  gather_facts: false
-  module_defaults:
-    group/ons.timestream_influxdb.aws:
-      region: "{{{{ aws_region }}}}"
-      endpoint_url: "{{{{ aws_endpoint_url | default(omit, true) }}}}"
-      access_key: "{{{{ aws_access_key | default(omit) }}}}"
-      secret_key: "{{{{ aws_secret_key | default(omit) }}}}"
-  tasks:
-    - name: Start the instance
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.database
-    - name: Admin secret
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.secrets
-    - name: Monitoring while the instance is created
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.monitoring
-    - name: Wait for the instance
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.database
-        tasks_from: wait
-    - name: Buckets
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.database
-        tasks_from: contents
-    - name: Tokens
-      ansible.builtin.include_role:
-        name: ons.timestream_influxdb.secrets
-        tasks_from: tokens
-
-- name: Connectivity test function (validation invokes it)
-  ansible.builtin.import_playbook: {repo}/playbooks/lambda_test.yml
-"""
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("platform")]  # on the session platform
 
 
 def run_local(

@@ -1,5 +1,5 @@
-"""The seed's Lambda connectivity test against the sandbox: the platform built once per session (network,
-database, secrets with tokens, monitoring) plus the function (roles/lambda_test); its invocation
+"""The seed's Lambda connectivity test against the sandbox, on the session platform (``site_platform``,
+built once by site.yml, the function included: roles/lambda_test); its invocation
 reports every step passed; each cause the seed's troubleshooting lists, broken in turn, makes
 validation fail with the matching diagnosis, and the function passes again once it is repaired."""
 
@@ -16,7 +16,7 @@ import pytest
 from tests.helpers.ansible import REPO
 from tests.integration.test_validation import failure, run_local
 
-pytestmark = pytest.mark.slow  # builds the platform in the AWS sandbox
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("platform")]  # on the session platform
 
 PROJECT = "ons-data-platform"
 
