@@ -22,7 +22,6 @@ import base64
 import http.server
 import json
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -234,15 +233,12 @@ def test_role_input_is_refused_by_the_preflight(role_batch: Batch, case: Case) -
 # -- module options ----------------------------------------------------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         self.server.requests += 1  # type: ignore[attr-defined]
         self.send_response(200)
         self.end_headers()
 
-    do_POST = do_PATCH = do_DELETE = do_GET  # noqa: N815
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        return
+    do_POST = do_PATCH = do_DELETE = do_GET
 
 
 @pytest.fixture(scope="module")
