@@ -99,6 +99,7 @@ CASES = [
     role("monitoring-log-retention-not-allowed", ("monitoring_log_retention_days", "45"),
          monitoring_log_retention_days=45),
     role("rotation-url-scheme-unknown", ("rotation_url_scheme", "ftp"), rotation_url_scheme="ftp"),
+    role("rotation-period-not-a-number", ("rotation_period_days", "float", "not a number"), rotation_period_days="quarterly"),
     role("lambda-test-runtime-unknown", ("lambda_test_runtime", "python2.7"), lambda_test_runtime="python2.7"),
     # -- module options -----------------------------------------------------------------------------
     module("instance-storage-below-20", "timestream_influxdb_instance", ("allocated_storage", "10"),
