@@ -40,6 +40,8 @@ from sandbox.client import wait_for_db_instance
 from sandbox.influxdb.tls import ensure_tls
 from tests.helpers.ansible import REPO, ansible_env
 
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 FQ = "ons.timestream_influxdb."
 PASSWORD = "BadInput2026abc"
