@@ -135,7 +135,8 @@ def _described_range(meta: dict[str, Any], unit: str) -> str:
 
 def database_problems(values: dict[str, Any], limits: dict[str, Any]) -> list[str]:
     """What is wrong with the database variables (``database_instance_name``, ``database_instance_class``,
-    ``database_storage_type``, ``database_allocated_storage``, ``database_deployment_type``), against
+    ``database_storage_type``, ``database_allocated_storage``, ``database_deployment_type``,
+    ``database_port`` when given), against
     ``limits`` (lookup ``ons.timestream_influxdb.timestream_influxdb_limits``, read from botocore's
     model): one message per failed rule, with the value."""
     problems = []
@@ -180,7 +181,24 @@ def database_problems(values: dict[str, Any], limits: dict[str, Any]) -> list[st
                 f"database_allocated_storage must be at least {limits['large_storage_min']} GiB with "
                 f"database_storage_type {values['database_storage_type']}, got {gib}"
             )
+    port = values.get("database_port")
+    if port is not None:
+        _port_problem(port, limits["port"], problems)
     return problems
+
+
+def _port_problem(port: Any, rule: dict[str, Any], problems: list[str]) -> None:
+    """database_port against the model's range and the ports the service reserves."""
+    reserved = ", ".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in rule["reserved"])
+    try:
+        number = int(str(port).strip())
+    except ValueError:
+        problems.append(f"database_port must be a port number ({rule['min']}-{rule['max']}), got {port!r}")
+        return
+    if not rule["min"] <= number <= rule["max"]:
+        problems.append(f"database_port must be {rule['min']}-{rule['max']}, except {reserved}, got {number}")
+    elif any(lo <= number <= hi for lo, hi in rule["reserved"]):
+        problems.append(f"database_port {number} is reserved by Timestream for InfluxDB (reserved: {reserved}); choose another port")
 
 
 def password_problem(password: Any, limits: dict[str, Any]) -> str:

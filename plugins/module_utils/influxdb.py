@@ -353,7 +353,9 @@ def _speaks_plain_http(text: str) -> bool:
 
 def _tls_error(url: str, action: str, reason: str, validate_certs: bool, exc: BaseException) -> InfluxDBModuleError:
     """The message for a failed TLS handshake: a plain-HTTP port, or a certificate that cannot be verified."""
-    reason = reason.replace("\n", " ").strip()
+    # The reason without the exception's class name and OpenSSL's source line ("SSLError", "(_ssl.c:1006)").
+    reason = re.sub(r"\s*\(_ssl\.c:\d+\)", "", reason.replace("\n", " ")).strip()
+    reason = re.sub(r"^\w*Error\s+(?=\S)", "", reason)
     if _speaks_plain_http(reason):
         plain = re.sub(r"^https://", "http://", url, flags=re.IGNORECASE)
         return InfluxDBModuleError(
@@ -409,10 +411,14 @@ def translate_error(exc: BaseException, url: str, action: str, permission: Optio
             return _tls_error(url, action, str(inner), validate_certs, exc)
         if isinstance(inner, urllib3.exceptions.ReadTimeoutError):
             return _timeout_error(url, action, timeout, exc, connecting=False)
+        # Before ConnectTimeoutError: urllib3 2 makes NewConnectionError (refused, no route, unknown host) a
+        # subclass of it, and a refused connection is not a slow one.
+        if isinstance(inner, urllib3.exceptions.NewConnectionError):
+            return InfluxDBModuleError(f"Cannot reach InfluxDB at {url} while {action}: {_short(inner)}. "
+                                       "Check that url names the InfluxDB server and port and that it is running "
+                                       "and reachable from this host", cause=exc)
         if isinstance(inner, urllib3.exceptions.ConnectTimeoutError):
             return _timeout_error(url, action, timeout, exc, connecting=True)
-        if isinstance(inner, urllib3.exceptions.NewConnectionError):
-            return InfluxDBModuleError(f"Cannot reach InfluxDB at {url} while {action}: {_short(inner)}", cause=exc)
         if isinstance(inner, urllib3.exceptions.ProtocolError):
             return InfluxDBModuleError(f"Connection to {url} broke while {action}: {_short(inner)}", cause=exc)
         return InfluxDBModuleError(f"Request to {url} failed while {action}: {_short(inner)}", cause=exc)
@@ -466,10 +472,11 @@ def _translate_api_exception(exc: ApiException, url: str, action: str, permissio
 
 def _short(exc: BaseException) -> str:
     text = str(exc)
-    # urllib3 prefixes messages with the connection object's repr; keep the useful tail.
+    # urllib3 prefixes messages with the connection object's repr (1.x "<...HTTPConnection object at 0x...>: ",
+    # 2.x "HTTPConnection(host='h', port=1): "); keep the useful tail.
     if ">: " in text:
         text = text.split(">: ", 1)[1]
-    return text
+    return re.sub(r"^\w*Connection\(host=[^)]*\):\s*", "", text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ author:
 options:
   name:
     description:
-      - Name of the bucket. Names starting with C(_) are reserved for InfluxDB system buckets.
+      - Name of the bucket. Names starting with C(_) are reserved for InfluxDB system buckets, and a name
+        cannot contain a double quote.
     type: str
     required: true
   description:
@@ -176,6 +177,8 @@ def validate_params(params):
         raise InfluxDBModuleError("name must not be empty")
     if name.startswith("_"):
         raise InfluxDBModuleError(f"name {name!r} starts with '_', which InfluxDB reserves for system buckets")
+    if '"' in name:
+        raise InfluxDBModuleError(f"name {name!r} contains a double quote (\"), which InfluxDB does not allow in bucket names")
     retention = parse_duration(params.get("retention"), "retention")
     shard = parse_duration(params.get("shard_group_duration"), "shard_group_duration")
     if retention and retention < MIN_DURATION:

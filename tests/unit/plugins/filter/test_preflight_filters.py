@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
+from ansible.errors import AnsibleLookupError
 
 from ansible_collections.ons.timestream_influxdb.plugins.filter.preflight import (
     database_problems,
@@ -15,6 +16,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.filter.preflight import
     vpc_cidr_collisions,
 )
 from ansible_collections.ons.timestream_influxdb.plugins.lookup.aws_regions import partition_regions
+from ansible_collections.ons.timestream_influxdb.plugins.lookup.role_argument_specs import role_argument_specs
 from ansible_collections.ons.timestream_influxdb.plugins.lookup.timestream_influxdb_limits import instance_limits
 
 PUBLIC = ["10.0.1.0/24", "10.0.2.0/24"]
@@ -99,6 +101,8 @@ def test_limits_are_botocores() -> None:
 
 def test_the_seed_database_passes() -> None:
     assert database_problems(GOOD_DB, LIMITS) == []
+    assert database_problems({**GOOD_DB, "database_port": 8086}, LIMITS) == []
+    assert database_problems({**GOOD_DB, "database_port": None}, LIMITS) == []  # unset: the role's default
     prod = {**GOOD_DB, "database_instance_class": "db.influx.xlarge", "database_storage_type": "InfluxIOIncludedT2",
             "database_allocated_storage": "400", "database_deployment_type": "WITH_MULTIAZ_STANDBY"}
     assert database_problems(prod, LIMITS) == []
@@ -124,6 +128,10 @@ MAX = LIMITS["allocated_storage"]["max"]
         ({"database_allocated_storage": "lots"}, f"database_allocated_storage must be a whole number of GiB (20-{MAX} GiB), got 'lots'"),
         ({"database_storage_type": "InfluxIOIncludedT3", "database_allocated_storage": 100},
          "database_allocated_storage must be at least 400 GiB with database_storage_type InfluxIOIncludedT3, got 100"),
+        ({"database_port": 2375}, "database_port 2375 is reserved by Timestream for InfluxDB (reserved: 2375-2376, 7788-7799, 8090, 51678-51680)"),
+        ({"database_port": "8090"}, "database_port 8090 is reserved by Timestream for InfluxDB"),
+        ({"database_port": 80}, "database_port must be 1024-65535, except 2375-2376, 7788-7799, 8090, 51678-51680, got 80"),
+        ({"database_port": "http"}, "database_port must be a port number (1024-65535), got 'http'"),
     ],
 )
 def test_each_database_rule_names_the_variable_and_the_value(change, message) -> None:
@@ -169,3 +177,20 @@ def test_name_tag_map_reads_dict_and_list_tags() -> None:
         {"id": "c", "tags": {}},
     ]
     assert name_tag_map(resources, "id") == {"x": "a", "y": "b"}
+
+
+def test_role_argument_specs_merge_every_role_without_defaults() -> None:
+    spec = role_argument_specs()
+    assert spec["vpc_nat_gateway_mode"] == {"type": "str", "choices": ["single", "per_az"]}
+    assert spec["database_wait_delay"]["type"] == "int"  # from an entry point other than main
+    assert spec["secrets_lambda_token_permissions"]["options"]["action"]["choices"] == ["read", "write"]
+    assert not [name for name, option in spec.items() if "default" in option or "required" in option]
+
+
+def test_role_argument_specs_refuse_an_option_two_roles_spell_differently(tmp_path) -> None:
+    for role, kind in (("one", "int"), ("two", "str")):
+        (tmp_path / role / "meta").mkdir(parents=True)
+        (tmp_path / role / "meta" / "argument_specs.yml").write_text(
+            f"argument_specs:\n  main:\n    options:\n      shared_port: {{type: {kind}}}\n")
+    with pytest.raises(AnsibleLookupError, match="option shared_port differs between one:main and two:main"):
+        role_argument_specs(roles_dir=tmp_path)
