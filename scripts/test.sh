@@ -40,12 +40,43 @@ gate_molecule() {
 gate_pytest() { pytest -p no:cacheprovider -ra -n "${PYTEST_WORKERS:-2}" --dist loadgroup tests; }
 gate_integration() { scripts/integration.sh; }
 
+# Two lanes at once (2 cores; TEST_LANES=1 for one after the other): pytest (itself on two workers)
+# in one, the other gates in turn in the other. A gate's output goes to its log, printed whole when
+# the gate ends, so the lanes' outputs never interleave.
+logs=$(mktemp -d "${TMPDIR:-/tmp}/ons-gates.XXXXXX")
+trap 'cleanup; rm -rf "$logs"' EXIT INT TERM
+run_gate() {
+  local g=$1 start rc
+  echo "=== gate: $g started"
+  start=$(date +%s)
+  "gate_$g" >"$logs/$g.log" 2>&1
+  rc=$?
+  echo $rc >"$logs/$g.rc"
+  {
+    flock 9
+    echo "=== gate: $g output"
+    cat "$logs/$g.log"
+    echo "=== gate: $g $([ $rc -eq 0 ] && echo ok || echo FAILED) in $(( $(date +%s) - start ))s"
+  } 9>"$logs/print.lock"
+}
+lane() { local g; for g in "$@"; do run_gate "$g"; done; }
+
+first=() rest=()
+for g in "${gates[@]}"; do
+  if [ "$g" = pytest ] && [ "${TEST_LANES:-2}" -gt 1 ] && [ ${#gates[@]} -gt 1 ]; then first+=("$g"); else rest+=("$g"); fi
+done
+if [ ${#first[@]} -gt 0 ]; then
+  lane "${first[@]}" &
+  lane_pid=$!
+  lane "${rest[@]}"
+  wait "$lane_pid"
+else
+  lane "${rest[@]}"
+fi
+
 passed=0 failed=0 failures=()
 for g in "${gates[@]}"; do
-  echo "=== gate: $g"
-  start=$(date +%s)
-  if "gate_$g"; then passed=$((passed + 1)); r=ok; else failed=$((failed + 1)); failures+=("$g"); r=FAILED; fi
-  echo "=== gate: $g $r in $(( $(date +%s) - start ))s"
+  if [ "$(cat "$logs/$g.rc" 2>/dev/null)" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$g"); fi
 done
 [ $failed -eq 0 ] || echo "failed gates: ${failures[*]}"
 echo "gates: $passed passed, $failed failed"
