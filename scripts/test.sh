@@ -37,7 +37,7 @@ gate_molecule() {
   return $rc
 }
 # Two workers (2 cores), each with a sandbox of its own; the session platform's tests stay on one worker.
-gate_pytest() { pytest -p no:cacheprovider -ra -n "${PYTEST_WORKERS:-2}" --dist loadgroup tests; }
+gate_pytest() { pytest -p no:cacheprovider -ra -n "${PYTEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder tests; }
 gate_integration() { scripts/integration.sh; }
 
 # Two lanes at once (2 cores; TEST_LANES=1 for one after the other): pytest (itself on two workers)

@@ -206,3 +206,22 @@ def aws_vpc(aws_sandbox: AwsSandbox) -> Iterator[AwsVpc]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sandbox: tests of the local AWS sandbox itself")
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    return (marker.args[0] if marker.args else marker.kwargs.get("name")) if marker else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How ``make test`` shares the tests between its pytest-xdist workers (``--dist loadgroup
+    --no-loadscope-reorder``): a test module without an ``xdist_group`` mark is a group of its own, so its
+    module-scoped fixtures (an instance, a batch run) are built on one worker only; the ``platform`` group
+    (every test of the session platform, tests/integration/conftest.py) comes first, the longest work
+    handed out first, and in it the ``destroys_platform`` tests, its teardown, after every other test.
+    Otherwise the order of the files. Without xdist the marks change nothing."""
+    for item in items:
+        if _xdist_group(item) is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    items.sort(key=lambda item: (_xdist_group(item) != "platform",
+                                 item.get_closest_marker("destroys_platform") is not None))

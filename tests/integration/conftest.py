@@ -10,7 +10,7 @@ checkout's ansible.cfg and inventories/local) against the session's sandbox.
   build); tests reuse it rather than paying for another build. ``validation_platform`` is the same
   platform as test_validation*.py address it.
 
-Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) every test module that uses the session
+Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``, tests/conftest.py) every test module that uses the session
 platform carries ``pytest.mark.xdist_group("platform")``: they all run on one worker (with its own
 sandbox), in file order, and the ``destroys_platform`` tests (its teardown) run last.
 """
@@ -169,9 +169,3 @@ def validation_platform(site_platform: Platform, site_runner: SiteRunner) -> dic
     environment = site_platform.environment
     return {"workdir": site_runner.workdir / "state", "vars": environment.extra_vars(),
             "prefix": environment.prefix, "env": environment.name}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``destroys_platform`` (the teardown of the session platform) run after every other
-    test: with ``--dist loadgroup`` the whole ``platform`` group runs on one worker in this order."""
-    items.sort(key=lambda item: item.get_closest_marker("destroys_platform") is not None)
