@@ -3,7 +3,8 @@ already built (so these tests cost no build of their own in a full run):
 
 * the README's diagram names only resources that ``site.yml`` creates, with the names it gives them;
 * the runbook's IAM action list covers every AWS call ``site.yml`` made on an empty account;
-* the runbook's backup-verification playbook runs as written: backup, restore, compare, clean up.
+* the runbook's backup-verification playbook runs as written: backup, restore, compare, clean up;
+* the runbook's read-only ``aws`` commands run as written against the built platform.
 
 The module is named to run after test_site.py and test_validation.py: it reuses their session
 fixtures ``site_platform`` (the first ``site.yml`` run and its request log, kept after test_site.py
@@ -13,8 +14,12 @@ tears the platform down) and ``validation_platform`` (still standing). Run alone
 from __future__ import annotations
 
 import json
+import os
 import re
-from typing import Any
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import botocore.session
 import pytest
@@ -66,7 +71,7 @@ def rest_candidates(service: str, request: str) -> set[str]:
     """The operations of ``service`` whose HTTP method and URI template match a REST entry of the
     request log ("GET /2015-03-31/functions/name"); the query string is not logged, so S3's
     sub-resources (?policy, ?tagging, ...) leave several candidates."""
-    method, _, path = request.partition(" ")
+    method, _sep, path = request.partition(" ")
     model = botocore.session.get_session().get_service_model(BOTOCORE_SERVICE.get(service, service))
     found = set()
     for name in model.operation_names:
@@ -137,10 +142,11 @@ def test_runbook_backup_verification_runs_as_written(aws_sandbox, validation_pla
     ts, sm = aws_sandbox.client("timestream-influxdb"), aws_sandbox.client("secretsmanager")
     prefix, env = validation_platform["prefix"], validation_platform["env"]
     operator = json.loads(sm.get_secret_value(SecretId=f"ons-data-platform/{env}/influxdb/operator-token")["SecretString"])
-    # Data to verify: points the restored instance must hold too.
+    # Data to verify (within the bucket's retention): points the restored instance must hold too.
+    now = int(time.time())
     with InfluxDBClient(url=operator["url"], token=operator["token"], org=operator["org"]) as client:
         client.write_api(write_options=SYNCHRONOUS).write(
-            bucket=operator["bucket"], record=[f"backup_verification,n={i} v={i}i {1700000000 + i}" for i in range(5)],
+            bucket=operator["bucket"], record=[f"backup_verification,n={i} v={i}i {now - i}" for i in range(5)],
             write_precision="s")
     playbook = tmp_path / "verify.yml"
     playbook.write_text(documented_block("docs/runbook.md", "backup-verification") + "\n")
@@ -157,3 +163,42 @@ def test_runbook_backup_verification_runs_as_written(aws_sandbox, validation_pla
     assert all(i["status"] in ("DELETING", "DELETED") for i in restored), restored
     backups = [b for b in ts.list_db_backups()["items"] if b.get("name") == f"{prefix}-verify"]
     assert all(b.get("status") in ("DELETING", "DELETED") for b in backups), backups
+
+
+def runbook_aws_blocks() -> list[str]:
+    """The runbook's shell blocks made only of read-only ``aws`` commands (and ``cat``), with no
+    placeholder: the ones an operator copies as they are."""
+    runbook = (REPO / "docs/runbook.md").read_text()
+    blocks = []
+    for block in re.findall(r"```sh\n(.*?)\n```", runbook, re.S):
+        commands = [c.strip() for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+        if "<" not in block and all(c.startswith(("aws ", "cat ")) for c in commands):
+            blocks.append(block)
+    return blocks
+
+
+def test_runbook_aws_commands_run_as_written(aws_sandbox, validation_platform, tmp_path):
+    """Each copyable ``aws`` block of the runbook, with the dev names mapped to the session's
+    environment, runs against the built platform and prints something (the connectivity test
+    function's report included)."""
+    blocks = runbook_aws_blocks()
+    assert len(blocks) >= 5, blocks
+    env, prefix = validation_platform["env"], validation_platform["prefix"]
+    shell_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    shell_env.update(AWS_ENDPOINT_URL=aws_sandbox.endpoint, AWS_DEFAULT_REGION=aws_sandbox.region,
+                     AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                     PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    outputs = {}
+    for block in blocks:
+        ours = block.replace("ons-data-platform-dev", prefix).replace("ons-data-platform/dev/", f"ons-data-platform/{env}/")
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", ours], cwd=tmp_path, env=shell_env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0 and proc.stdout.strip(), f"{ours}\n{proc.stdout}\n{proc.stderr}"
+        outputs[block.split()[2]] = proc.stdout
+    ec2 = aws_sandbox.client("ec2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{prefix}-vpc"]}])["Vpcs"][0]["VpcId"]
+    assert vpc_id in outputs["describe-vpcs"]
+    report = json.loads((tmp_path / "response.json").read_text())
+    assert report["ok"] is True and [s["step"] for s in report["steps"]] == ["read_secret", "health", "write", "query"]
+    assert f"{prefix}-influxdb-cpu-utilization\t" in outputs["describe-alarms"]
+    assert "AWSCURRENT" in outputs["list-secret-version-ids"]
