@@ -353,3 +353,30 @@ def test_runbook_rotation_schedule_warning_is_true():
     assert not rotation.is_due(rotated, 90, datetime.datetime(2027, 4, 1, 3, 0, 30, tzinfo=utc))
     assert rotation.is_due(rotated, 90, datetime.datetime(2027, 7, 1, 3, 0, 30, tzinfo=utc))
     assert rotation.is_due(rotated, 90, datetime.datetime(2027, 4, 2, 3, 0, 30, tzinfo=utc))  # a daily schedule
+
+
+def _group_vars(inventory: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in sorted((REPO / "inventories" / inventory / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+def test_readme_says_what_differs_between_the_inventories():
+    """The README's dev/prod table is exactly what differs (besides environment_name), with the values
+    of the inventories; and the local inventory changes exactly the variables the README lists."""
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- dev-prod -->", 1)[1].strip().split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = (cells[1], cells[2])
+    dev, prod = _group_vars("dev"), _group_vars("prod")
+    differing = {k for k in dev.keys() | prod.keys() if dev.get(k) != prod.get(k)} - {"environment_name"}
+    assert set(rows) == differing
+    assert all(rows[k] == (str(dev[k]), str(prod[k])) for k in rows), rows
+    local = yaml.safe_load((REPO / "inventories/local/group_vars/all/sandbox.yml").read_text())
+    paragraph = readme.split("- `inventories/local` is `inventories/dev` against the sandbox", 1)[1].split("\n\n", 1)[0]
+    assert set(local) == set(re.findall(r"`([a-z_]+)`(?: is|/)", paragraph)) | {"aws_secret_key"}
+    for name in ("main.yml", "network.yml", "database.yml", "migration.yml"):
+        assert (REPO / "inventories/local/group_vars/all" / name).is_symlink() and name in paragraph
