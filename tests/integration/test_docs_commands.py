@@ -380,3 +380,17 @@ def test_readme_says_what_differs_between_the_inventories():
     assert set(local) == set(re.findall(r"`([a-z_]+)`(?: is|/)", paragraph)) | {"aws_secret_key"}
     for name in ("main.yml", "network.yml", "database.yml", "migration.yml"):
         assert (REPO / "inventories/local/group_vars/all" / name).is_symlink() and name in paragraph
+
+
+def test_runbook_daily_rotation_schedule_command_sets_the_rrule(tmp_path):
+    """The runbook's command for a daily schedule, rendered (awx_render_only) instead of sent to AWX:
+    its quoting gives the schedule the whole rrule."""
+    runbook = (REPO / "docs/runbook.md").read_text()
+    command = next(b for b in re.findall(r"```sh\n(.*?)\n```", runbook, re.S) if "playbooks/awx.yml" in b)
+    rendered = tmp_path / "awx.json"
+    argv = ["bash", "-euo", "pipefail", "-c",
+            command.replace("\\\n", " ") + f" -e awx_render_only=true -e awx_render_file={rendered}"]
+    env = ansible_env({"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert '"rrule": "DTSTART:20260101T030000Z RRULE:FREQ=DAILY;INTERVAL=1"' in rendered.read_text()
