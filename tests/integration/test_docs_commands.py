@@ -239,3 +239,158 @@ def test_sandbox_tls_as_the_readme_says(tmp_path, monkeypatch):
         assert r.task("http")["failed"] is True
     finally:
         _stop_process(proc)
+
+
+# --- What the docs name exists: make targets, files, variables, outputs, alarms, causes -----------------
+# Cheap, static checks (no sandbox): a renamed target, file or variable makes the docs fail here.
+
+OWN_DOCS = ["README.md", "docs/architecture.md", "docs/operations.md", "docs/runbook.md", "docs/costs.md"]
+ALL_DOCS = ["README.md", *sorted(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))]
+PATH_ROOTS = ("roles/", "playbooks/", "inventories/", "plugins/", "docs/", "scripts/", "tests/", "sandbox/",
+              "bench/", "changelogs/", "extensions/", "meta/", "collections/")
+ROOT_FILES = {"site.yml", "ansible.cfg", "Makefile", "galaxy.yml", "requirements.txt", "requirements-test.txt",
+              "execution-environment.yml", "pytest.ini"}
+# Files the docs tell the reader to create (the vault file: test_vault_file_created_as_the_readme_says).
+CREATED_BY_THE_READER = {"inventories/dev/group_vars/all/vault.yml"}
+VARIABLE = re.compile(r"(?<![a-z0-9_])(?:vpc|security|database|secrets|monitoring|rotation|lambda_test|teardown|awx|migration)_[a-z0-9_]+")
+
+
+def code_of(document: str) -> list[str]:
+    """The inline code spans and fenced blocks of ``document``."""
+    text = (REPO / document).read_text()
+    blocks = re.findall(r"```[a-z]*\n(.*?)\n```", text, re.S)
+    inline = re.findall(r"`([^`\n]+)`", re.sub(r"```[a-z]*\n.*?\n```", "", text, flags=re.S))
+    return blocks + inline
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-zA-Z][\w-]*):", (REPO / "Makefile").read_text(), re.M))
+
+
+@pytest.mark.parametrize("document", ALL_DOCS)
+def test_every_make_target_the_docs_name_exists(document):
+    named = {m for code in code_of(document) for m in re.findall(r"(?:^|[\s;(&|])make ([a-z][\w-]*)", code)}
+    assert named - make_targets() == set(), f"{document} names make targets the Makefile lacks"
+
+
+@pytest.mark.parametrize("document", OWN_DOCS)
+def test_every_file_the_docs_name_exists(document):
+    text = (REPO / document).read_text()
+    missing = []
+    for code in code_of(document):
+        for token in code.split():
+            token = token.strip(",;:()'\"").rstrip(".")
+            if any(c in token for c in "<>*{}$") or "..." in token:
+                continue
+            if token.startswith(PATH_ROOTS) or token in ROOT_FILES:
+                if not (REPO / token).exists() and token not in CREATED_BY_THE_READER:
+                    missing.append(token)
+    for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if not link.startswith(("http://", "https://")) and not ((REPO / document).parent / link).exists():
+            missing.append(link)
+    assert not missing, f"{document} names files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("document", ["docs/runbook.md", "docs/costs.md", "README.md"])
+def test_every_variable_the_docs_name_exists(document):
+    sources = [*REPO.glob("inventories/*/group_vars/all/*.yml"), *REPO.glob("roles/*/defaults/main.yml"),
+               *REPO.glob("roles/*/vars/main.yml"), *REPO.glob("roles/*/meta/argument_specs.yml"),
+               *REPO.glob("roles/*/tasks/*.yml"), *REPO.glob("playbooks/*.yml")]
+    known = set(re.findall(r"\b[a-z][a-z0-9_]*\b", "\n".join(p.read_text() for p in sources)))
+    named = {m for code in code_of(document) for m in VARIABLE.findall(code)
+             if not m.endswith("_") and not re.search(rf"{m}\.(py|yml|json)", code)}
+    assert named, f"{document} names no variable"
+    assert named - known == set(), f"{document} names variables no inventory, role or playbook has"
+
+
+def test_readme_outputs_table_lists_every_output():
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- outputs-keys -->", 1)[1].strip().split("\n\n", 1)[0]
+    documented = {k for line in table.splitlines()[2:] for k in re.findall(r"`([a-z_]+)`", line.split("|")[1])}
+    outputs = (REPO / "playbooks/outputs.yml").read_text()
+    assembled = outputs.split("platform_outputs: >-", 1)[1].split("vars:", 1)[0]
+    produced = set(re.findall(r"'([a-z_]+)':", assembled))
+    assert len(produced) >= 19
+    assert documented == produced
+
+
+def test_runbook_names_every_alarm_and_every_connectivity_cause():
+    runbook = (REPO / "docs/runbook.md").read_text()
+    alarm_vars = (REPO / "roles/monitoring/vars/main.yml").read_text()
+    alarms = re.findall(r'name: "\{\{ monitoring_name_prefix \}\}-([a-z-]+)"', alarm_vars)
+    assert len(alarms) == 4
+    assert all(f"`{a}`" in runbook for a in alarms), alarms
+    assert all(f"`credential-age-{s}`" in runbook or f"`-{s}`" in runbook for s in ("admin", "operator-token", "lambda-token"))
+    handler = (REPO / "roles/lambda_test/files/influxdb_test.py").read_text()
+    causes = ast_literal(handler, "CAUSES")
+    for cause in causes.values():
+        assert f"`{cause.split(':')[0]}" in runbook, cause
+
+
+def ast_literal(source: str, name: str) -> Any:
+    import ast
+
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"no {name} in the source")
+
+
+def test_runbook_rotation_schedule_warning_is_true():
+    """The default AWX schedule is the one the runbook quotes, and with it a credential rotated on
+    1 January just after 03:00 is not due on 1 April at 03:00 (90 days later, outside leap years)."""
+    import datetime
+
+    from ansible_collections.ons.timestream_influxdb.plugins.module_utils import rotation
+
+    runbook = (REPO / "docs/runbook.md").read_text()
+    awx = yaml.safe_load((REPO / "playbooks/awx.yml").read_text())[0]["vars"]
+    assert f"`{awx['awx_rotation_rrule']}`" in runbook
+    defaults = yaml.safe_load((REPO / "roles/rotation/defaults/main.yml").read_text())
+    assert defaults["rotation_period_days"] == 90 and "(90)" in runbook
+    utc = datetime.timezone.utc
+    rotated = datetime.datetime(2027, 1, 1, 3, 1, tzinfo=utc)
+    assert not rotation.is_due(rotated, 90, datetime.datetime(2027, 4, 1, 3, 0, 30, tzinfo=utc))
+    assert rotation.is_due(rotated, 90, datetime.datetime(2027, 7, 1, 3, 0, 30, tzinfo=utc))
+    assert rotation.is_due(rotated, 90, datetime.datetime(2027, 4, 2, 3, 0, 30, tzinfo=utc))  # a daily schedule
+
+
+def _group_vars(inventory: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in sorted((REPO / "inventories" / inventory / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+def test_readme_says_what_differs_between_the_inventories():
+    """The README's dev/prod table is exactly what differs (besides environment_name), with the values
+    of the inventories; and the local inventory changes exactly the variables the README lists."""
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- dev-prod -->", 1)[1].strip().split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = (cells[1], cells[2])
+    dev, prod = _group_vars("dev"), _group_vars("prod")
+    differing = {k for k in dev.keys() | prod.keys() if dev.get(k) != prod.get(k)} - {"environment_name"}
+    assert set(rows) == differing
+    assert all(rows[k] == (str(dev[k]), str(prod[k])) for k in rows), rows
+    local = yaml.safe_load((REPO / "inventories/local/group_vars/all/sandbox.yml").read_text())
+    paragraph = readme.split("- `inventories/local` is `inventories/dev` against the sandbox", 1)[1].split("\n\n", 1)[0]
+    assert set(local) == set(re.findall(r"`([a-z_]+)`(?: is|/)", paragraph)) | {"aws_secret_key"}
+    for name in ("main.yml", "network.yml", "database.yml", "migration.yml"):
+        assert (REPO / "inventories/local/group_vars/all" / name).is_symlink() and name in paragraph
+
+
+def test_runbook_daily_rotation_schedule_command_sets_the_rrule(tmp_path):
+    """The runbook's command for a daily schedule, rendered (awx_render_only) instead of sent to AWX:
+    its quoting gives the schedule the whole rrule."""
+    runbook = (REPO / "docs/runbook.md").read_text()
+    command = next(b for b in re.findall(r"```sh\n(.*?)\n```", runbook, re.S) if "playbooks/awx.yml" in b)
+    rendered = tmp_path / "awx.json"
+    argv = ["bash", "-euo", "pipefail", "-c",
+            command.replace("\\\n", " ") + f" -e awx_render_only=true -e awx_render_file={rendered}"]
+    env = ansible_env({"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert '"rrule": "DTSTART:20260101T030000Z RRULE:FREQ=DAILY;INTERVAL=1"' in rendered.read_text()
