@@ -6,9 +6,9 @@ already built (so these tests cost no build of their own in a full run):
 * the runbook's backup-verification playbook runs as written: backup, restore, compare, clean up;
 * the runbook's read-only ``aws`` commands run as written against the built platform.
 
-The module is named to run after test_site.py and test_validation.py: it reuses their session
-fixtures ``site_platform`` (the first ``site.yml`` run and its request log, kept after test_site.py
-tears the platform down) and ``validation_platform`` (still standing). Run alone, it builds both.
+It uses the session platform (``site_platform``: the first ``site.yml`` run and its request log;
+``validation_platform``: the same platform as validation.yml addresses it), in the ``platform`` group,
+before its teardown (tests/conftest.py). Run alone, it builds it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.helpers.ansible import REPO
 from tests.integration.test_docs_commands import documented_block
 from tests.integration.test_validation import run_local
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("platform")]  # on the session platform
 
 # The sandbox logs the credential scope's service; IAM's prefix differs for CloudWatch.
 IAM_PREFIX = {"monitoring": "cloudwatch"}
