@@ -337,8 +337,9 @@ def ast_literal(source: str, name: str) -> Any:
 
 
 def test_runbook_rotation_schedule_warning_is_true():
-    """The default AWX schedule is the one the runbook quotes, and with it a credential rotated on
-    1 January just after 03:00 is not due on 1 April at 03:00 (90 days later, outside leap years)."""
+    """The default AWX schedule is the one the runbook quotes, and its warning is true: with a quarterly
+    schedule a credential rotated on 1 January just after 03:00 is not due on 1 April at 03:00 (90 days
+    later, outside leap years), but the next day (the daily default) it is."""
     import datetime
 
     from ansible_collections.ons.timestream_influxdb.plugins.module_utils import rotation

@@ -1,5 +1,5 @@
 """playbooks/awx.yml without an AWX: its syntax, and the objects it would send (rendered with
-awx_render_only=true): the rrule is quarterly, the credential type injects only inputs it defines
+awx_render_only=true): the rrule is daily, the credential type injects only inputs it defines
 (as the environment variables the influx_* modules read), every reference between the objects
 resolves, and the job template runs a playbook that exists."""
 
@@ -37,12 +37,12 @@ def test_syntax():
 def test_objects(tmp_path: Path):
     objects = render(tmp_path, "-e", "awx_environment=prod", "-e", '{"awx_notification_emails": ["ops@example.org"]}')
 
-    # Quarterly: four runs a year, three months apart, on the first of the month.
+    # Daily at 03:00 UTC: the rotation is due-based, so it rotates on the day a credential is due.
     text = objects["schedule"]["rrule"]
     rule = rrule.rrulestr(text.replace(" RRULE", "\nRRULE"))
     runs = list(rule.between(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
                              datetime.datetime(2027, 1, 1, tzinfo=datetime.timezone.utc), inc=True))
-    assert [r.month for r in runs] == [1, 4, 7, 10] and {r.day for r in runs} == {1}
+    assert len(runs) == 365 and {(r.hour, r.minute) for r in runs} == {(3, 0)}
     # AWX wants DTSTART and RRULE on one line, separated by a space.
     assert re.fullmatch(r"DTSTART:\d{8}T\d{6}Z RRULE:\S+", text)
 
