@@ -213,7 +213,8 @@ def test_drift_is_planned_with_before_and_after_then_put_back_then_nothing_chang
     assert fields(resources[(SECURITY_GROUP, f"{env.prefix}-influxdb")]) == {
         "ingress": (sorted(["tcp 8086 from 0.0.0.0/0", lambda_group]), [lambda_group])}
     # The validation stage reports the open rule without failing the plan (the real run removes it).
-    assert f"Open to the internet: {env.prefix}-influxdb ({p.security_group_id}) allows tcp" in plan.stdout
+    assert f"Open to the internet: {env.prefix}-influxdb ({p.security_group_id}) allows tcp port 8086-8086 from 0.0.0.0/0" \
+        in " ".join(plan.stdout.split())
     # The summary as printed.
     assert "Plan: would add 0, change 5 and destroy 0 resource(s)." in plan.stdout
     assert f'~ {ALARM} "{p.alarm_name}" (would change)' in plan.stdout
