@@ -26,6 +26,13 @@ description:
     only in diff mode, so run with C(--diff) (C(make plan) and C(make apply) do).
   - A module that returns no diff (many amazon.aws and community.aws modules do not support diff mode) cannot say
     whether it created or updated; its resource is listed apart, as V(added or changed), with no fields.
+  - Except, in check mode, C(amazon.aws.cloudwatch_metric_alarm) and C(amazon.aws.ec2_vpc_net), which change nothing
+    there and return the resource as it is, so the plan compares those documented result keys with the task's
+    options (the alarm's options the task sets; the VPC's tags). Out-of-band drift of an alarm or a VPC's tags is
+    then planned field by field, as with a module that has a diff. Outside check mode they stay V(added or changed).
+  - C(amazon.aws.ec2_security_group)'s diff is compared as rules, one line per protocol, ports and source
+    (C(tcp 8086 from 0.0.0.0/0)), not as its raw permissions, whose before and after differ in form for the same
+    rule (ports as text, a source group's description, no ARN after); rule descriptions are not compared.
   - Printed after the play recap; under a stdout callback that prints JSON (V(ansible.posix.json),
     V(ansible.posix.jsonl)) it goes to standard error, so that standard output stays one document.
   - Never prints a secret. A result hidden by C(no_log) is listed under its task's name only, without its
@@ -211,6 +218,107 @@ def field_changes(before: t.Any, after: t.Any, prefix: str = "") -> list[FieldCh
     return changes
 
 
+def _number(value: t.Any) -> t.Any:
+    """A port or a count as an int when it is one (modules return ``"8086"`` and ``8086`` for the same port)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def security_group_rules(permissions: t.Any) -> list[str]:
+    """amazon.aws.ec2_security_group's ``ip_permissions`` (or ``_egress``) as one sorted line per rule and source,
+    such as ``tcp 8086 from 0.0.0.0/0`` or ``tcp 8086 from sg-0123``; rule descriptions are left out."""
+    rules = set()
+    for perm in permissions if isinstance(permissions, list) else []:
+        if not isinstance(perm, dict):
+            continue
+        proto = str(perm.get("ip_protocol"))
+        low, high = _number(perm.get("from_port")), _number(perm.get("to_port"))
+        if proto in ("-1", "all"):
+            proto, ports = "all", ""
+        elif low is None or low == -1:
+            ports = ""
+        else:
+            ports = f" {low}" if low == high else f" {low}-{high}"
+        sources = [r.get("cidr_ip") for r in perm.get("ip_ranges") or []]
+        sources += [r.get("cidr_ipv6") for r in perm.get("ipv6_ranges") or []]
+        sources += [r.get("prefix_list_id") for r in perm.get("prefix_list_ids") or []]
+        sources += [r.get("group_id") or r.get("group_name") for r in perm.get("user_id_group_pairs") or []]
+        rules.update(f"{proto}{ports} from {source}" for source in sources if source)
+    return sorted(rules)
+
+
+def _security_group_diff(args: t.Mapping[str, t.Any], result: t.Mapping[str, t.Any], check_mode: bool) -> t.Any:
+    """amazon.aws.ec2_security_group's diff compares permissions as AWS groups them with permissions rebuilt from
+    the task (ports as text, the rule's group described by the group's own description, no ARN): compare the
+    rules, one per source, instead."""
+    def view(side: t.Any) -> t.Any:
+        if _empty(side) or not isinstance(side, dict):
+            return side
+        return {"description": side.get("description"), "tags": side.get("tags") or {},
+                "ingress": security_group_rules(side.get("ip_permissions")),
+                "egress": security_group_rules(side.get("ip_permissions_egress"))}
+
+    return [{"before": view(d.get("before")), "after": view(d.get("after"))} for d in _diffs(result)] or None
+
+
+def _alarm_diff(args: t.Mapping[str, t.Any], result: t.Mapping[str, t.Any], check_mode: bool) -> t.Any:
+    """amazon.aws.cloudwatch_metric_alarm returns no diff; in check mode it changes nothing and returns the alarm
+    as it is (its documented keys, named as its options are), so the plan compares that with the options."""
+    if not check_mode or result.get("diff"):
+        return result.get("diff")
+    current: dict[str, t.Any] = {}
+    if result.get("alarm_arn"):
+        current = {key: result.get(key) for key in ALARM_KEYS}
+        current["dimensions"] = {d.get("Name"): d.get("Value") for d in result.get("dimensions") or []
+                                 if isinstance(d, dict)}
+    declared = {key: args.get(key) for key in ALARM_KEYS if args.get(key) is not None}
+    if args.get("metric_name") is None and args.get("metric") is not None:
+        declared["metric_name"] = args["metric"]
+    if args.get("dimensions") is not None:
+        declared["dimensions"] = dict(args["dimensions"])
+    if "threshold" in declared:
+        declared["threshold"] = float(declared["threshold"])
+    before = {key: current.get(key) for key in declared} if current else {}
+    return {"before": before, "after": declared}
+
+
+def _vpc_diff(args: t.Mapping[str, t.Any], result: t.Mapping[str, t.Any], check_mode: bool) -> t.Any:
+    """amazon.aws.ec2_vpc_net returns no diff; in check mode it changes nothing and returns the VPC as it is
+    (``vpc.tags``), so the plan compares its tags with the ones the task declares (``name`` is the Name tag;
+    ``purge_tags`` removes the others)."""
+    if not check_mode or result.get("diff"):
+        return result.get("diff")
+    vpc = result.get("vpc") if isinstance(result.get("vpc"), dict) else {}
+    tags = args.get("tags") if isinstance(args.get("tags"), dict) else None
+    purge = args.get("purge_tags", True) and tags is not None
+    declared = dict(tags or {})
+    if args.get("name"):
+        declared["Name"] = args["name"]
+    if not vpc.get("id"):
+        return {"before": {}, "after": {"tags": declared}}
+    current = dict(vpc.get("tags") or {})
+    return {"before": {"tags": current}, "after": {"tags": declared if purge else {**current, **declared}}}
+
+
+# The alarm options cloudwatch_metric_alarm returns under the same name.
+ALARM_KEYS = (
+    "alarm_actions", "comparison", "datapoints_to_alarm", "description", "dimensions",
+    "evaluate_low_sample_count_percentile", "evaluation_periods", "extended_statistic",
+    "insufficient_data_actions", "metric_name", "namespace", "ok_actions", "period", "statistic", "threshold",
+    "treat_missing_data", "unit",
+)
+
+# Modules whose own diff is missing or cannot be compared as it is: the diff the plan uses instead, from the
+# module's arguments and its documented result keys (never from a call of the callback's own).
+DIFF_READERS: dict[str, t.Callable[[t.Mapping[str, t.Any], t.Mapping[str, t.Any], bool], t.Any]] = {
+    "amazon.aws.cloudwatch_metric_alarm": _alarm_diff,
+    "amazon.aws.ec2_security_group": _security_group_diff,
+    "amazon.aws.ec2_vpc_net": _vpc_diff,
+}
+
+
 def classify(args: t.Mapping[str, t.Any], result: t.Mapping[str, t.Any]) -> tuple[str, list[FieldChange]]:
     """What a changed result did to its resource (add, change, destroy, or unknown) and the fields that changed.
 
@@ -255,6 +363,9 @@ def record_from_result(
     args = invocation.get("module_args") if isinstance(invocation, dict) else None
     if not isinstance(args, dict):
         args = {k: v for k, v in (task_args or {}).items() if not _is_template(v)}
+    reader = DIFF_READERS.get(action)
+    if reader is not None:
+        result = {**result, "diff": reader(args, result, check_mode)}
     kind, fields = classify(args, result)
     name = resource_name(args, result.get("_ansible_item_label"), task_name)
     return ResourceChange(kind, action, name, host, check_mode, fields=fields)

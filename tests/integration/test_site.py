@@ -1,5 +1,5 @@
 """The whole platform end to end, as a user runs it: site.yml against the sandbox with the local
-inventory, twice (the second changes nothing), its plan (--check --diff) on a fresh and on a built
+inventory (that a further run changes nothing is proven by test_drift.py's third run), its plan (--check --diff) on a fresh and on a built
 environment (nothing fails, nothing changes), the plan summary, the outputs, and the teardown
 (nothing left). One platform is built per session (``site_platform``) and torn down by the last
 test of this file; the fresh-environment plan never builds anything.
@@ -75,15 +75,6 @@ def _admin_password(aws_sandbox, env: Environment) -> str:
     (summary,) = [i for i in influx.list_db_instances()["items"] if i["name"] == env.prefix]
     arn = influx.get_db_instance(identifier=summary["id"])["influxAuthParametersSecretArn"]
     return json.loads(aws_sandbox.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])["password"]
-
-
-def test_site_a_second_time_changes_nothing(site_platform, site_runner):
-    run = site_runner.run(site_platform.environment)
-    assert run.rc == 0, run.output()
-    assert run.recap["changed"] == 0, run.output()
-    assert run.mutating == [], run.mutating
-    assert run.requests, "the run made no AWS request at all: the request log does not see this environment"
-    assert "No changes: the resources already matched the playbooks." in run.stdout
 
 
 def test_plan_on_the_built_platform_fails_nothing_and_changes_nothing(site_platform, site_runner):

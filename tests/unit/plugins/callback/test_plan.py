@@ -139,6 +139,78 @@ def test_the_loop_item_label_names_a_resource_without_a_name_argument():
     assert rec is not None and rec.name == "public-a"
 
 
+# -- modules whose diff the plan reads itself ----------------------------------------------------------
+
+ALARM = "amazon.aws.cloudwatch_metric_alarm"
+ALARM_ARGS = {"name": "cpu", "metric_name": "CPUUtilization", "namespace": "AWS/TimestreamInfluxDB",
+              "statistic": "Average", "comparison": "GreaterThanThreshold", "threshold": 90.0, "period": 60,
+              "evaluation_periods": 5, "dimensions": {"DbInstanceName": "db"}, "alarm_actions": ["arn:topic"],
+              "ok_actions": ["arn:topic"], "insufficient_data_actions": [], "treat_missing_data": "missing",
+              "description": None, "unit": None, "state": "present"}
+ALARM_RESULT = {"name": "cpu", "alarm_arn": "arn:alarm", "metric_name": "CPUUtilization",
+                "namespace": "AWS/TimestreamInfluxDB", "statistic": "Average", "comparison": "GreaterThanThreshold",
+                "threshold": 99.0, "period": 60, "evaluation_periods": 5,
+                "dimensions": [{"Name": "DbInstanceName", "Value": "db"}], "alarm_actions": ["arn:topic"],
+                "ok_actions": ["arn:topic"], "insufficient_data_actions": [], "treat_missing_data": "missing",
+                "description": "set by hand", "unit": None, "state_value": "OK"}
+
+
+def test_an_alarm_in_check_mode_is_compared_with_its_options():
+    rec = plan.record_from_result(result(ALARM_ARGS, **ALARM_RESULT), ALARM, "h", "Alarms", True)
+    assert rec is not None and (rec.action, rec.name) == (plan.CHANGE, "cpu")
+    # Only what the task declares: the description it leaves unset is not drift.
+    assert [(f.name, f.before, f.after) for f in rec.fields] == [("threshold", 99.0, 90.0)]
+
+
+def test_an_alarm_that_does_not_exist_yet_is_an_add_and_outside_check_mode_an_unknown():
+    missing = {k: None for k in ALARM_RESULT}
+    rec = plan.record_from_result(result(ALARM_ARGS, **missing), ALARM, "h", "Alarms", True)
+    assert rec is not None and rec.action == plan.ADD
+    assert ("threshold", 90.0) in [(f.name, f.after) for f in rec.fields]
+    # A normal run's result is the alarm after the change: nothing tells a change from a creation.
+    rec = plan.record_from_result(result(ALARM_ARGS, **ALARM_RESULT), ALARM, "h", "Alarms", False)
+    assert rec is not None and (rec.action, rec.fields) == (plan.UNKNOWN, [])
+
+
+def test_a_vpc_in_check_mode_compares_its_tags_with_the_declared_ones():
+    args = {"name": "ons-dev-vpc", "cidr_block": ["10.0.0.0/16"], "tags": {"ManagedBy": "ansible"}, "purge_tags": True}
+    vpc = {"id": "vpc-1", "tags": {"Name": "ons-dev-vpc", "ManagedBy": "console", "Owner": "someone"}}
+    rec = plan.record_from_result(result(args, vpc=vpc), "amazon.aws.ec2_vpc_net", "h", "VPC", True)
+    assert rec is not None and (rec.action, rec.name) == (plan.CHANGE, "ons-dev-vpc")
+    assert [(f.name, f.before, f.after) for f in rec.fields] == [
+        ("tags.ManagedBy", "console", "ansible"), ("tags.Owner", "someone", plan.MISSING)]
+    rec = plan.record_from_result(result({**args, "purge_tags": False}, vpc=vpc), "amazon.aws.ec2_vpc_net", "h", "VPC",
+                                  True)
+    assert rec is not None and [f.name for f in rec.fields] == ["tags.ManagedBy"]
+    rec = plan.record_from_result(result(args, vpc={"id": ""}), "amazon.aws.ec2_vpc_net", "h", "VPC", True)
+    assert rec is not None and rec.action == plan.ADD
+
+
+def test_security_group_rules_are_compared_one_per_source_without_the_modules_noise():
+    before = {"group_id": "sg-db", "description": "db", "tags": {"Name": "db"}, "security_group_arn": "arn:sg-db",
+              "ip_permissions": [{"ip_protocol": "tcp", "from_port": 8086, "to_port": 8086,
+                                  "ip_ranges": [{"cidr_ip": "0.0.0.0/0", "description": "by hand"}],
+                                  "user_id_group_pairs": [{"group_id": "sg-fn", "description": "from the functions"}]}],
+              "ip_permissions_egress": [{"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}]}
+    # What the module rebuilds from the task: ports as text, the source group's own description, no ARN.
+    after = {"group_id": "sg-db", "description": "db", "tags": {"Name": "db"},
+             "ip_permissions": [{"ip_protocol": "tcp", "from_port": "8086", "to_port": "8086", "ip_ranges": [],
+                                 "user_id_group_pairs": [{"group_id": "sg-fn", "description": "the group"}]}],
+             "ip_permissions_egress": [{"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}]}
+    rec = plan.record_from_result(result({"name": "db"}, diff=[{"before": before, "after": after}]),
+                                  "amazon.aws.ec2_security_group", "h", "SG", True)
+    assert rec is not None and rec.action == plan.CHANGE
+    assert [(f.name, f.before, f.after) for f in rec.fields] == [
+        ("ingress", ["tcp 8086 from 0.0.0.0/0", "tcp 8086 from sg-fn"], ["tcp 8086 from sg-fn"])]
+    created = plan.record_from_result(result({"name": "db"}, diff=[{"before": {}, "after": after}]),
+                                      "amazon.aws.ec2_security_group", "h", "SG", True)
+    assert created is not None and created.action == plan.ADD
+    assert plan.security_group_rules([{"ip_protocol": "udp", "from_port": 1000, "to_port": 2000,
+                                       "ipv6_ranges": [{"cidr_ipv6": "::/0"}],
+                                       "prefix_list_ids": [{"prefix_list_id": "pl-1"}]}]) == [
+        "udp 1000-2000 from ::/0", "udp 1000-2000 from pl-1"]
+
+
 def test_merge_keeps_one_entry_per_resource_and_action_with_the_latest_values():
     a = plan.ResourceChange(plan.CHANGE, INSTANCE, "db", "h", False, fields=[plan.FieldChange("port", 1, 2)])
     b = plan.ResourceChange(plan.CHANGE, INSTANCE, "db", "h", False,
