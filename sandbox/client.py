@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -53,6 +54,10 @@ def boto3_client(
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         **kwargs,
     )
+
+
+def _scoped(name: str, access_key: str | None) -> str:
+    return name if access_key is None else f"{name}?{urllib.parse.urlencode({'access_key': access_key})}"
 
 
 class SandboxControlError(RuntimeError):
@@ -106,15 +111,17 @@ class SandboxControl:
             if r["mutating"] and (service is None or r["service"] == service)
         ]
 
-    def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Replace the fault rules: [{service, operation?, kind: throttle|server_error, rate?, count?, status?}]."""
-        return self._call("PUT", "faults", rules)
+    def set_faults(self, rules: list[dict[str, Any]], access_key: str | None = None) -> list[dict[str, Any]]:
+        """Replace the fault rules: [{service ("*": all), operation?, kind: throttle|server_error, rate?, count?,
+        status?, access_key?}]; with ``access_key``, only that key's rules (others' are kept)."""
+        return self._call("PUT", _scoped("faults", access_key), rules)
 
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "faults")
+    def faults(self, access_key: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", _scoped("faults", access_key))
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
+    def clear_faults(self, access_key: str | None = None) -> None:
+        """Remove every fault rule (only ``access_key``'s when given)."""
+        self._call("DELETE", _scoped("faults", access_key))
 
     def set_delay(self, seconds: float) -> None:
         """Seconds each Timestream for InfluxDB lifecycle transition takes."""
