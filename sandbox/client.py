@@ -89,10 +89,11 @@ class SandboxControl:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")
 
-    def requests(self, access_key: str | None = None) -> list[dict[str, Any]]:
-        """Every AWS request since the last reset (only those signed with ``access_key`` if given):
-        {seq, time, service, operation, mutating, status, region, access_key[, fault]}."""
-        entries = self._call("GET", "requests")
+    def requests(self, access_key: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        """Every AWS request since the last reset (only those signed with ``access_key``, only those after
+        seq ``since``, if given): {seq, time, service, operation, mutating, status, region, access_key[, fault]}."""
+        query = {k: v for k, v in (("access_key", access_key), ("since", since)) if v}
+        entries = self._call("GET", f"requests?{urllib.parse.urlencode(query)}" if query else "requests")
         return [
             e
             for e in entries

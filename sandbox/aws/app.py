@@ -260,7 +260,10 @@ class SandboxApp:
                 )
             if name == "requests":
                 if method == "GET":
-                    return _json_response(start_response, 200, self.log.entries())
+                    # ?access_key=K&since=N: only K's requests after seq N (a cheap poll)
+                    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+                    return _json_response(start_response, 200, self.log.entries(
+                        query.get("access_key", [None])[0], int(query.get("since", ["0"])[0])))
                 if method == "DELETE":
                     self.log.reset()
                     return _json_response(start_response, 200, [])

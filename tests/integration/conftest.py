@@ -144,15 +144,19 @@ class Platform:
     environment: Environment
     first_run: SiteRun
     outputs_dir: Path
+    # platform_state() right after the build: the reference end state of an uninterrupted run without faults.
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
 def site_platform(site_runner: SiteRunner) -> Iterator[Platform]:
     """The platform built once for the session (environment ``itsite``) by a plain ``site.yml --diff``."""
+    from tests.helpers.platform_state import platform_state
+
     environment = Environment("itsite", 61)
     run = site_runner.run(environment, diff=True)
     assert run.rc == 0, run.output()
-    yield Platform(environment, run, site_runner.workdir / "outputs")
+    yield Platform(environment, run, site_runner.workdir / "outputs", platform_state(site_runner.sandbox, environment))
 
 
 @pytest.fixture(scope="session")

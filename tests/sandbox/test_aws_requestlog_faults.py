@@ -75,6 +75,16 @@ def test_request_log_records_service_operation_and_mutating(aws_sandbox, control
     assert control.mutating_requests("iam", access_key=key) == []
 
 
+def test_the_log_is_read_by_access_key_and_after_a_sequence_number(aws_sandbox, control, key):
+    ec2 = aws_sandbox.client("ec2", access_key=key)
+    ec2.describe_vpcs()
+    aws_sandbox.client("ec2").describe_vpcs()  # another key
+    (first,) = control.requests(access_key=key)
+    ec2.describe_subnets()
+    assert [r["operation"] for r in control.requests(access_key=key, since=first["seq"])] == ["DescribeSubnets"]
+    assert [r["operation"] for r in control._call("GET", f"requests?access_key={key}")] == ["DescribeVpcs", "DescribeSubnets"]
+
+
 def test_reset_empties_the_log(aws_sandbox, control, key):
     aws_sandbox.client("ec2", access_key=key).describe_vpcs()
     assert control.requests(access_key=key)
