@@ -1,6 +1,7 @@
 """Search outputs and files for secret values, in every form a leak takes.
 
     assert_no_secret([run.stdout, run.stderr, workdir / "outputs", plan_file], [password, token])
+    assert_no_secret([run.stdout, *files_written_since(started, workdir)], [password, token])
 
 A text is searched as is; a path is searched whole (a directory: every file under it). Each secret
 is looked for plain, base64-encoded (also inside a longer base64 string such as an HTTP Basic
@@ -38,6 +39,16 @@ def secret_forms(secret: str) -> dict[str, str]:
         end = (offset + len(raw)) // 3 * 4
         forms[f"base64-inner-{offset}"] = encoded[start:end]
     return {name: form for name, form in forms.items() if len(form) >= MIN_FORM}
+
+
+def files_written_since(started: float, *roots: Path) -> list[Path]:
+    """Every file under ``roots`` and under the checkout's .ansible/ and outputs/ (where a playbook run
+    from it writes its temporary files and outputs) modified at or after ``started`` (time.time())."""
+    from tests.helpers.ansible import REPO
+
+    tops = [*roots, REPO / ".ansible", REPO / "outputs"]
+    return sorted({p for top in tops if top.is_dir() for p in top.rglob("*")
+                   if p.is_file() and p.stat().st_mtime >= started})
 
 
 def _texts(texts_and_paths: Iterable[str | Path]) -> Iterable[tuple[str, str]]:
