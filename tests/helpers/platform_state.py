@@ -63,7 +63,7 @@ def normalize(value: Any, names: dict[str, str], environment: Any) -> Any:
 
 def _normalize_text(text: str, names: dict[str, str], environment: Any) -> str:
     if text in names:
-        return f"<{names[text]}>"
+        text = f"<{names[text]}>"
     for ident in sorted(names, key=len, reverse=True):
         if ident in text:
             text = text.replace(ident, f"<{names[ident]}>")
