@@ -144,8 +144,8 @@ def test_throttle_in_each_protocol_shape(aws_sandbox, control, key):
         assert info.value.response["Error"]["Code"] == code
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     # each rule's count is used up: the same calls now succeed
-    for call, _, _ in cases:
-        call()
+    for case in cases:
+        case[0]()
     injected = {r["service"]: r["injected"] for r in control.faults(access_key=key)}
     assert injected == {
         "ec2": 1,
@@ -251,7 +251,7 @@ def test_a_wildcard_service_rule_answers_every_service(aws_sandbox, control, key
         assert info.value.response["Error"]["Code"] == code, service
     assert control.faults(access_key=key)[0]["injected"] == 4
     assert [(r["service"], r.get("fault")) for r in control.requests(access_key=key)] == [
-        (service, "throttle") for service, _, _ in cases]
+        (case[0], "throttle") for case in cases]
     # Another client of the same services is not touched.
     aws_sandbox.client("ec2", config=NO_RETRY).describe_vpcs()
 
