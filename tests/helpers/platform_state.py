@@ -151,7 +151,6 @@ class _Reader:
             Filters=[{"Name": "vpc-id", "Values": [v["VpcId"] for v in vpcs] or ["none"]}])["SecurityGroups"]
         for vpc in vpcs:
             self.name(vpc["VpcId"], f"vpc:{_name_tag(vpc)}")
-            self.name(vpc.get("DhcpOptionsId"), "dhcp-options")
         for subnet in subnets:
             self.name(subnet["SubnetId"], f"subnet:{_name_tag(subnet)}")
         for table in tables:
@@ -166,13 +165,9 @@ class _Reader:
             self.name(endpoint["VpcEndpointId"], f"vpce:{_name_tag(endpoint) or endpoint['ServiceName']}")
         for group in groups:
             self.name(group["GroupId"], f"sg:{group['GroupName']}")
-        for table in tables:  # the main route table has no Name tag of ours: name it after its VPC
-            for assoc in table.get("Associations", []):
-                self.name(assoc.get("RouteTableAssociationId"), "rtb-association")
         return {
-            "vpcs": [{**v, "Attributes": {a: ec2.describe_vpc_attribute(VpcId=v["VpcId"], Attribute=a)[
-                a[0].upper() + a[1:]]["Value"] for a in ("enableDnsSupport", "enableDnsHostnames")}}
-                     for v in vpcs],
+            "vpcs": [{"VpcId": v["VpcId"], "CidrBlock": v["CidrBlock"], "InstanceTenancy": v.get("InstanceTenancy"),
+                      "Tags": v.get("Tags", []), "Attributes": self._vpc_attributes(ec2, v["VpcId"])} for v in vpcs],
             "subnets": [{k: s.get(k) for k in ("SubnetId", "VpcId", "CidrBlock", "AvailabilityZone",
                                                "MapPublicIpOnLaunch", "Tags")} for s in subnets],
             "route_tables": [{"RouteTableId": t["RouteTableId"], "VpcId": t["VpcId"], "Tags": t.get("Tags", []),
@@ -196,6 +191,11 @@ class _Reader:
                                  "IpPermissions": _rules(g["IpPermissions"]),
                                  "IpPermissionsEgress": _rules(g["IpPermissionsEgress"])} for g in groups],
         }
+
+    @staticmethod
+    def _vpc_attributes(ec2: Any, vpc_id: str) -> dict[str, bool]:
+        return {name: ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=name)[name[0].upper() + name[1:]]["Value"]
+                for name in ("enableDnsSupport", "enableDnsHostnames")}
 
     def security(self) -> dict[str, Any]:
         kms = self.client("kms")
