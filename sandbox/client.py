@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -55,6 +56,10 @@ def boto3_client(
     )
 
 
+def _scoped(name: str, access_key: str | None) -> str:
+    return name if access_key is None else f"{name}?{urllib.parse.urlencode({'access_key': access_key})}"
+
+
 class SandboxControlError(RuntimeError):
     pass
 
@@ -84,10 +89,11 @@ class SandboxControl:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")
 
-    def requests(self, access_key: str | None = None) -> list[dict[str, Any]]:
-        """Every AWS request since the last reset (only those signed with ``access_key`` if given):
-        {seq, time, service, operation, mutating, status, region, access_key[, fault]}."""
-        entries = self._call("GET", "requests")
+    def requests(self, access_key: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        """Every AWS request since the last reset (only those signed with ``access_key``, only those after
+        seq ``since``, if given): {seq, time, service, operation, mutating, status, region, access_key[, fault]}."""
+        query = {k: v for k, v in (("access_key", access_key), ("since", since)) if v}
+        entries = self._call("GET", f"requests?{urllib.parse.urlencode(query)}" if query else "requests")
         return [
             e
             for e in entries
@@ -106,15 +112,17 @@ class SandboxControl:
             if r["mutating"] and (service is None or r["service"] == service)
         ]
 
-    def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Replace the fault rules: [{service, operation?, kind: throttle|server_error, rate?, count?, status?}]."""
-        return self._call("PUT", "faults", rules)
+    def set_faults(self, rules: list[dict[str, Any]], access_key: str | None = None) -> list[dict[str, Any]]:
+        """Replace the fault rules: [{service ("*": all), operation?, kind: throttle|server_error, rate?, count?,
+        status?, access_key?}]; with ``access_key``, only that key's rules (others' are kept)."""
+        return self._call("PUT", _scoped("faults", access_key), rules)
 
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "faults")
+    def faults(self, access_key: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", _scoped("faults", access_key))
 
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
+    def clear_faults(self, access_key: str | None = None) -> None:
+        """Remove every fault rule (only ``access_key``'s when given)."""
+        self._call("DELETE", _scoped("faults", access_key))
 
     def set_delay(self, seconds: float) -> None:
         """Seconds each Timestream for InfluxDB lifecycle transition takes."""

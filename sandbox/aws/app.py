@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import os
+import urllib.parse
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -259,22 +260,27 @@ class SandboxApp:
                 )
             if name == "requests":
                 if method == "GET":
-                    return _json_response(start_response, 200, self.log.entries())
+                    # ?access_key=K&since=N: only K's requests after seq N (a cheap poll)
+                    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+                    return _json_response(start_response, 200, self.log.entries(
+                        query.get("access_key", [None])[0], int(query.get("since", ["0"])[0])))
                 if method == "DELETE":
                     self.log.reset()
                     return _json_response(start_response, 200, [])
             if name == "faults":
+                # ?access_key=K: only the rules of K (concurrent tests share the sandbox)
+                key = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("access_key", [None])[0]
                 if method == "GET":
-                    return _json_response(start_response, 200, self.faults.rules())
+                    return _json_response(start_response, 200, self.faults.rules(key))
                 if method == "PUT":
                     rules = json.loads(_read_body(environ) or b"[]")
                     if isinstance(rules, dict) and set(rules) == {"rules"}:
                         rules = rules["rules"]
                     return _json_response(
-                        start_response, 200, self.faults.set_rules(rules)
+                        start_response, 200, self.faults.set_rules(rules, key)
                     )
                 if method == "DELETE":
-                    self.faults.clear()
+                    self.faults.clear(key)
                     return _json_response(start_response, 200, [])
             if name == "config":
                 if method == "GET":

@@ -8,6 +8,10 @@ re-applied the tags on every run (changed every run).
 
 Elastic IP tags, the same way: moto says ``vpc-elastic-ip`` for the ``eipalloc-`` prefix, AWS says
 ``elastic-ip`` (the resource type amazon.aws ec2_eip filters its tags by).
+
+DescribeNatGateways filters: moto applies nat-gateway-id, vpc-id, subnet-id and state and silently
+ignores the rest, so ``tag:<key>``, ``tag-key`` and ``tag-value`` returned every NAT gateway of the
+account. AWS filters by them; so does the sandbox.
 """
 
 from __future__ import annotations
@@ -32,4 +36,21 @@ def apply() -> None:
     }.values():
         table[nat_prefix] = "natgateway"
         table[eip_prefix] = "elastic-ip"
+    _filter_nat_gateways_by_tags()
     _applied = True
+
+
+def _filter_nat_gateways_by_tags() -> None:
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+    from moto.ec2.utils import tag_filter_matches
+
+    describe = NatGatewayBackend.describe_nat_gateways
+
+    def describe_nat_gateways(self, filters, nat_gateway_ids):  # type: ignore[no-untyped-def]
+        found = describe(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+                found = [nat for nat in found if tag_filter_matches(nat, name, values)]
+        return found
+
+    NatGatewayBackend.describe_nat_gateways = describe_nat_gateways

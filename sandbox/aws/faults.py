@@ -1,10 +1,13 @@
 """Fault injection: answer matching requests with throttling or a server error, in the shape of the
 request's own protocol, so botocore's retry logic sees what AWS would send.
 
-Rules: ``{"service": "ec2", "operation": "DescribeVpcs" (optional), "kind": "throttle" |
+Rules: ``{"service": "ec2" ("*": every service), "operation": "DescribeVpcs" (optional), "kind": "throttle" |
 "server_error", "rate": 0..1 (default 1), "count": max injections (optional), "status": 500 | 503
 (server_error only, default 500), "access_key": only requests signed with this access key id
 (optional: lets concurrent tests share one sandbox)}``.
+
+Scoped by access key (``PUT/GET/DELETE /_sandbox/faults?access_key=K``): set, list or clear only the
+rules of K (a rule without ``access_key`` gets K), leaving other tests' rules alone.
 """
 
 from __future__ import annotations
@@ -88,27 +91,34 @@ class FaultInjector:
         self._rules: list[dict[str, Any]] = []
         self._random = random.Random(seed)
 
-    def set_rules(self, rules: Any) -> list[dict[str, Any]]:
+    def set_rules(self, rules: Any, access_key: str | None = None) -> list[dict[str, Any]]:
+        """Replace the rules (only those of ``access_key`` when given); returns the rules now in force
+        (those of ``access_key`` when given)."""
         if not isinstance(rules, list):
             raise FaultError("rules must be a list")
+        if access_key is not None:
+            rules = [{**r, "access_key": r.get("access_key", access_key)} if isinstance(r, dict) else r for r in rules]
         validated = [_validate_rule(r) for r in rules]
+        if access_key is not None and any(r["access_key"] != access_key for r in validated):
+            raise FaultError(f"every rule set for access_key {access_key} must carry that access_key")
         with self._lock:
-            self._rules = validated
-            return [dict(r) for r in self._rules]
+            kept = [] if access_key is None else [r for r in self._rules if r["access_key"] != access_key]
+            self._rules = kept + validated
+        return self.rules(access_key)
 
-    def rules(self) -> list[dict[str, Any]]:
+    def rules(self, access_key: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in self._rules]
+            return [dict(r) for r in self._rules if access_key is None or r["access_key"] == access_key]
 
-    def clear(self) -> None:
+    def clear(self, access_key: str | None = None) -> None:
         with self._lock:
-            self._rules = []
+            self._rules = [] if access_key is None else [r for r in self._rules if r["access_key"] != access_key]
 
     def match(self, info: RequestInfo) -> dict[str, Any] | None:
         """The rule to apply to this request (its injection counted), or None."""
         with self._lock:
             for rule in self._rules:
-                if rule["service"] != info.service:
+                if rule["service"] not in ("*", info.service):
                     continue
                 if rule["operation"] not in (None, info.operation):
                     continue

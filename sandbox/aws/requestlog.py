@@ -142,9 +142,11 @@ class RequestLog:
             if len(self._entries) > self._limit:
                 del self._entries[: len(self._entries) - self._limit]
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self, access_key: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        """The entries (only those signed with ``access_key``, only those after seq ``since``, if given)."""
         with self._lock:
-            return [dict(e) for e in self._entries]
+            return [dict(e) for e in self._entries
+                    if e["seq"] > since and (access_key is None or e["access_key"] == access_key)]
 
     def reset(self) -> None:
         with self._lock:

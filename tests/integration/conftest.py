@@ -119,6 +119,27 @@ class SiteRunner:
     def run(self, environment: Environment, playbook: str = "site.yml", *, check: bool = False,
             diff: bool = False, extra_vars: dict[str, Any] | None = None, args: list[str] | None = None,
             timeout: int = 900) -> SiteRun:
+        cmd, plan_file = self._command(environment, playbook, check, diff, extra_vars, args)
+        before = max((r["seq"] for r in self.sandbox.control.requests()), default=0)
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=REPO, env=self.env({"ONS_PLAN_JSON_FILE": str(plan_file)}),
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        seconds = time.monotonic() - start
+        requests = [r for r in self.sandbox.control.requests(environment.access_key) if r["seq"] > before]
+        plan = json.loads(plan_file.read_text()) if plan_file.exists() else {}
+        return SiteRun(cmd, proc.returncode, proc.stdout, proc.stderr, seconds, plan, requests)
+
+    def start(self, environment: Environment, playbook: str = "site.yml", *, output: Path,
+              extra_vars: dict[str, Any] | None = None, args: list[str] | None = None) -> subprocess.Popen:
+        """Start the playbook without waiting, its stdout and stderr to ``output``, in a process group of
+        its own: ``os.killpg(proc.pid, signal.SIGKILL)`` ends it with every worker, as a crash would."""
+        cmd, plan_file = self._command(environment, playbook, False, False, extra_vars, args)
+        with output.open("wb") as out:
+            return subprocess.Popen(cmd, cwd=REPO, env=self.env({"ONS_PLAN_JSON_FILE": str(plan_file)}),
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _command(self, environment: Environment, playbook: str, check: bool, diff: bool,
+                 extra_vars: dict[str, Any] | None, args: list[str] | None) -> tuple[list[str], Path]:
         self._count += 1
         plan_file = self.workdir / f"plan-{self._count}.json"
         vars_file = self.workdir / f"vars-{self._count}.json"
@@ -128,15 +149,7 @@ class SiteRunner:
             **(extra_vars or {}),
         }))
         cmd = [str(BIN / "ansible-playbook"), playbook, "-i", "inventories/local", "-e", f"@{vars_file}"]
-        cmd += (["--check"] if check else []) + (["--diff"] if diff else []) + (args or [])
-        before = max((r["seq"] for r in self.sandbox.control.requests()), default=0)
-        start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=REPO, env=self.env({"ONS_PLAN_JSON_FILE": str(plan_file)}),
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        seconds = time.monotonic() - start
-        requests = [r for r in self.sandbox.control.requests(environment.access_key) if r["seq"] > before]
-        plan = json.loads(plan_file.read_text()) if plan_file.exists() else {}
-        return SiteRun(cmd, proc.returncode, proc.stdout, proc.stderr, seconds, plan, requests)
+        return cmd + (["--check"] if check else []) + (["--diff"] if diff else []) + (args or []), plan_file
 
 
 @pytest.fixture(scope="session")
@@ -149,15 +162,19 @@ class Platform:
     environment: Environment
     first_run: SiteRun
     outputs_dir: Path
+    # platform_state() right after the build: the reference end state of an uninterrupted run without faults.
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
 def site_platform(site_runner: SiteRunner) -> Iterator[Platform]:
     """The platform built once for the session (environment ``itsite``) by a plain ``site.yml --diff``."""
+    from tests.helpers.platform_state import platform_state
+
     environment = Environment("itsite", 61)
     run = site_runner.run(environment, diff=True)
     assert run.rc == 0, run.output()
-    yield Platform(environment, run, site_runner.workdir / "outputs")
+    yield Platform(environment, run, site_runner.workdir / "outputs", platform_state(site_runner.sandbox, environment))
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ansible import REPO, ansible_env
+from tests.helpers.platform_state import resources_of as _resources_of
 from tests.integration.conftest import Environment
 
 BIN = Path(sys.executable).parent
@@ -133,37 +134,6 @@ def test_teardown_without_final_backup_leaves_nothing_of_the_environment(site_pl
     kms = aws_sandbox.client("kms")
     (alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/{env.prefix}-influxdb"]
     assert kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
-
-
-def _resources_of(aws_sandbox, env: Environment) -> dict[str, list]:
-    """Every resource of the environment still in the sandbox, by kind (empty kinds left out)."""
-    tag = [{"Name": "tag:Environment", "Values": [env.name]}]
-    ec2 = aws_sandbox.client("ec2")
-    influx = aws_sandbox.client("timestream-influxdb")
-    found = {
-        "vpcs": ec2.describe_vpcs(Filters=tag)["Vpcs"],
-        "subnets": ec2.describe_subnets(Filters=tag)["Subnets"],
-        "security_groups": ec2.describe_security_groups(Filters=tag)["SecurityGroups"],
-        "route_tables": ec2.describe_route_tables(Filters=tag)["RouteTables"],
-        "internet_gateways": ec2.describe_internet_gateways(Filters=tag)["InternetGateways"],
-        "nat_gateways": [n for n in ec2.describe_nat_gateways(Filter=tag)["NatGateways"]
-                         if n["State"] not in ("deleted", "deleting")],
-        "addresses": ec2.describe_addresses(Filters=tag)["Addresses"],
-        "vpc_endpoints": [e for e in ec2.describe_vpc_endpoints(Filters=tag)["VpcEndpoints"]
-                          if e["State"].lower() not in ("deleted", "deleting")],
-        "instances": [i for i in influx.list_db_instances()["items"] if i["name"].startswith(env.prefix)],
-        "backups": [b for b in influx.list_db_backups()["items"] if b["name"].startswith(env.prefix)],
-        "secrets": aws_sandbox.client("secretsmanager").list_secrets(
-            IncludePlannedDeletion=True, Filters=[{"Key": "name", "Values": [f"{env.project}/{env.name}/"]}])["SecretList"],
-        "buckets": [b for b in aws_sandbox.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(env.prefix)],
-        "alarms": aws_sandbox.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{env.prefix}-")["MetricAlarms"],
-        "dashboards": aws_sandbox.client("cloudwatch").list_dashboards(DashboardNamePrefix=env.prefix)["DashboardEntries"],
-        "log_groups": aws_sandbox.client("logs").describe_log_groups(
-            logGroupNamePrefix=f"/aws/lambda/{env.prefix}-")["logGroups"],
-        "topics": [t for t in aws_sandbox.client("sns").list_topics()["Topics"] if f":{env.prefix}-" in t["TopicArn"]],
-        "roles": [r for r in aws_sandbox.client("iam").list_roles()["Roles"] if r["RoleName"].startswith(env.prefix)],
-    }
-    return {kind: items for kind, items in found.items() if items}
 
 
 # -- the workflow around it (no platform needed) ------------------------------------------------------

@@ -15,10 +15,12 @@ import http.client
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from ansible_collections.ons.timestream_influxdb.plugins.module_utils.timestream
 
 from sandbox.client import boto3_client
 from tests.helpers.ansible import REPO, ansible_env
+from tests.helpers.secrets import assert_no_secret, files_written_since
 from tests.integration.timestream_migrate_fixtures import (
     DIMENSIONS,
     create_tables,
@@ -344,20 +347,29 @@ def test_module_through_ansible_playbook(source, influx, tmp_path) -> None:
     env = ansible_env({**source["sandbox"].env, "SANDBOX_PORT": endpoint.rsplit(":", 1)[1].strip("/"),
                        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
 
+    outputs: list[str] = []
+
     def play(*flags: str) -> dict[str, Any]:
         proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
                                "playbooks/migration.yml", "-e", f"@{vars_file}", *flags], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-        data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        outputs.extend((proc.stdout, proc.stderr))
+        # The callback's document starts at a line of its own (at -vvv, Ansible's own lines come first).
+        data = json.loads(proc.stdout[re.search(r"^\{$", proc.stdout, re.MULTILINE).start():])
         task = next(t for t in data["plays"][0]["tasks"] if t["task"]["name"].startswith("Migrate"))
         return next(iter(task["hosts"].values()))
 
     planned = play("--check")
     assert planned["report"]["status"] == "planned" and planned["changed"]
     assert planned["report"]["totals"]["partitions"] >= 6 and _flux_count(influx) == 0
-    done = play()
+    started = time.time()
+    done = play("-vvv")
     assert done["report"]["status"] == "ok" and done["changed"]
+    assert "ESTABLISH LOCAL CONNECTION" in outputs[-2]  # -vvv
+    # No form of the InfluxDB token in the -vvv output or in any file the runs wrote (the migration's state
+    # directory, .ansible/, outputs/); the vars file this test gave it and the server's own data are not searched.
+    assert_no_secret([*outputs, *files_written_since(started, tmp_path / "state")], [influx.token])
     assert done["report"]["totals"]["rows"] == MULTI + SINGLE
     assert _flux_count(influx) == len(expected_points())
     again = play()  # everything done: resumes to nothing, changes nothing

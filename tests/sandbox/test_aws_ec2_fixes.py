@@ -61,6 +61,23 @@ def test_nat_gateway_tags_have_aws_resource_type(aws_sandbox, nat_subnet):
     assert described["Tags"] == [{"Key": "Name", "Value": "nat-a"}]
 
 
+def test_nat_gateways_are_filtered_by_their_tags(aws_sandbox, nat_subnet):
+    subnet, eip = nat_subnet
+    ec2 = aws_sandbox.client("ec2")
+    env = f"env-{uuid.uuid4().hex[:8]}"
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip, TagSpecifications=[
+        {"ResourceType": "natgateway", "Tags": [{"Key": "Environment", "Value": env}]}])["NatGateway"]["NatGatewayId"]
+
+    def found(*filters):
+        return [n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filter=list(filters))["NatGateways"]]
+
+    assert found({"Name": "tag:Environment", "Values": [env]}) == [nat]
+    assert found({"Name": "tag:Environment", "Values": ["another"]}) == []
+    assert nat in found({"Name": "tag-key", "Values": ["Environment"]})
+    assert found({"Name": "tag-value", "Values": [env]}) == [nat]
+    assert found({"Name": "tag:Environment", "Values": [env]}, {"Name": "subnet-id", "Values": ["subnet-0"]}) == []
+
+
 @pytest.mark.slow
 def test_ec2_vpc_nat_gateway_with_tags_is_idempotent(aws_sandbox, nat_subnet, tmp_path):
     subnet, eip = nat_subnet

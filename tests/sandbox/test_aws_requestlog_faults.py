@@ -27,9 +27,9 @@ def key():
 
 
 @pytest.fixture
-def control(aws_sandbox):
+def control(aws_sandbox, key):
     yield aws_sandbox.control
-    aws_sandbox.control.clear_faults()
+    aws_sandbox.control.clear_faults(access_key=key)
 
 
 def test_request_log_records_service_operation_and_mutating(aws_sandbox, control, key):
@@ -75,6 +75,16 @@ def test_request_log_records_service_operation_and_mutating(aws_sandbox, control
     assert control.mutating_requests("iam", access_key=key) == []
 
 
+def test_the_log_is_read_by_access_key_and_after_a_sequence_number(aws_sandbox, control, key):
+    ec2 = aws_sandbox.client("ec2", access_key=key)
+    ec2.describe_vpcs()
+    aws_sandbox.client("ec2").describe_vpcs()  # another key
+    (first,) = control.requests(access_key=key)
+    ec2.describe_subnets()
+    assert [r["operation"] for r in control.requests(access_key=key, since=first["seq"])] == ["DescribeSubnets"]
+    assert [r["operation"] for r in control._call("GET", f"requests?access_key={key}")] == ["DescribeVpcs", "DescribeSubnets"]
+
+
 def test_reset_empties_the_log(aws_sandbox, control, key):
     aws_sandbox.client("ec2", access_key=key).describe_vpcs()
     assert control.requests(access_key=key)
@@ -102,7 +112,8 @@ def test_rest_mutations_are_mutating(aws_sandbox, control, key):
 
 def test_throttle_in_each_protocol_shape(aws_sandbox, control, key):
     control.set_faults(
-        [
+        access_key=key,
+        rules=[
             {"service": s, "kind": "throttle", "rate": 1, "count": 1, "access_key": key}
             for s in ("ec2", "timestream-influxdb", "iam", "secretsmanager")
         ]
@@ -133,9 +144,9 @@ def test_throttle_in_each_protocol_shape(aws_sandbox, control, key):
         assert info.value.response["Error"]["Code"] == code
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
     # each rule's count is used up: the same calls now succeed
-    for call, _, _ in cases:
-        call()
-    injected = {r["service"]: r["injected"] for r in control.faults()}
+    for case in cases:
+        case[0]()
+    injected = {r["service"]: r["injected"] for r in control.faults(access_key=key)}
     assert injected == {
         "ec2": 1,
         "timestream-influxdb": 1,
@@ -157,7 +168,8 @@ def test_throttle_in_each_protocol_shape(aws_sandbox, control, key):
 
 def test_rules_spare_other_operations_and_other_clients(aws_sandbox, control, key):
     control.set_faults(
-        [
+        access_key=key,
+        rules=[
             {
                 "service": "ec2",
                 "operation": "DescribeSubnets",
@@ -180,7 +192,8 @@ def test_rules_spare_other_operations_and_other_clients(aws_sandbox, control, ke
 )
 def test_server_errors(aws_sandbox, control, key, status, code):
     control.set_faults(
-        [
+        access_key=key,
+        rules=[
             {
                 "service": "timestream-influxdb",
                 "kind": "server_error",
@@ -200,7 +213,8 @@ def test_server_errors(aws_sandbox, control, key, status, code):
 @pytest.mark.parametrize("kind", ["throttle", "server_error"])
 def test_boto3_retries_get_through(aws_sandbox, control, key, kind):
     control.set_faults(
-        [
+        access_key=key,
+        rules=[
             {"service": "ec2", "kind": kind, "rate": 1, "count": 2, "access_key": key},
             {
                 "service": "timestream-influxdb",
@@ -223,14 +237,50 @@ def test_boto3_retries_get_through(aws_sandbox, control, key, kind):
     ] * 2 + [("timestream-influxdb", 200)]
 
 
+def test_a_wildcard_service_rule_answers_every_service(aws_sandbox, control, key):
+    control.set_faults(access_key=key, rules=[{"service": "*", "kind": "throttle", "rate": 1, "count": 4}])
+    cases = [
+        ("ec2", lambda c: c.describe_vpcs(), "RequestLimitExceeded"),
+        ("timestream-influxdb", lambda c: c.list_db_instances(), "ThrottlingException"),
+        ("s3", lambda c: c.list_buckets(), "SlowDown"),
+        ("sts", lambda c: c.get_caller_identity(), "Throttling"),
+    ]
+    for service, call, code in cases:
+        with pytest.raises(ClientError) as info:
+            call(aws_sandbox.client(service, access_key=key, config=NO_RETRY))
+        assert info.value.response["Error"]["Code"] == code, service
+    assert control.faults(access_key=key)[0]["injected"] == 4
+    assert [(r["service"], r.get("fault")) for r in control.requests(access_key=key)] == [
+        (case[0], "throttle") for case in cases]
+    # Another client of the same services is not touched.
+    aws_sandbox.client("ec2", config=NO_RETRY).describe_vpcs()
+
+
+def test_rules_set_for_one_access_key_leave_the_others_in_place(aws_sandbox, control, key):
+    other = "AKIA" + uuid.uuid4().hex[:16].upper()
+    try:
+        control.set_faults(access_key=other, rules=[{"service": "ec2", "kind": "throttle", "rate": 0}])
+        control.set_faults(access_key=key, rules=[{"service": "*", "kind": "server_error", "rate": 0}])
+        assert [(r["service"], r["access_key"]) for r in control.faults(access_key=key)] == [("*", key)]
+        assert [(r["service"], r["access_key"]) for r in control.faults(access_key=other)] == [("ec2", other)]
+        with pytest.raises(SandboxControlError, match="400"):
+            control.set_faults(access_key=key, rules=[{"service": "ec2", "kind": "throttle", "access_key": other}])
+        control.clear_faults(access_key=key)
+        assert control.faults(access_key=key) == []
+        assert len(control.faults(access_key=other)) == 1
+    finally:
+        control.clear_faults(access_key=other)
+
+
 def test_rate_zero_never_fires(aws_sandbox, control, key):
     control.set_faults(
-        [{"service": "ec2", "kind": "throttle", "rate": 0, "access_key": key}]
+        access_key=key,
+        rules=[{"service": "ec2", "kind": "throttle", "rate": 0, "access_key": key}]
     )
     ec2 = aws_sandbox.client("ec2", access_key=key, config=NO_RETRY)
     for _ in range(5):
         ec2.describe_vpcs()
-    assert control.faults()[0]["injected"] == 0
+    assert control.faults(access_key=key)[0]["injected"] == 0
 
 
 @pytest.mark.parametrize(
@@ -245,11 +295,10 @@ def test_rate_zero_never_fires(aws_sandbox, control, key):
         {"service": "ec2"},
     ],
 )
-def test_invalid_fault_rules_rejected(control, rules):
-    control.clear_faults()
+def test_invalid_fault_rules_rejected(control, key, rules):
     with pytest.raises(SandboxControlError, match="400"):
-        control._call("PUT", "faults", rules)
-    assert control.faults() == []
+        control._call("PUT", f"faults?access_key={key}", rules)
+    assert control.faults(access_key=key) == []
 
 
 def test_control_endpoints(aws_sandbox, control, key):
