@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from influxdb_client import InfluxDBClient
 
+from tests.helpers.platform_state import diff_states, platform_state
 from tests.integration.conftest import Environment
 
 pytestmark = pytest.mark.xdist_group("platform")
@@ -186,7 +187,8 @@ def fields(resource: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {f["name"]: (f["before"], f["after"]) for f in resource["fields"]}
 
 
-def test_drift_is_planned_with_before_and_after_then_put_back_then_nothing_changes(drifted, site_runner, aws_sandbox):
+def test_drift_is_planned_with_before_and_after_then_put_back_then_nothing_changes(drifted, site_platform, site_runner,
+                                                                                   aws_sandbox):
     p = drifted
     env = p.env
 
@@ -232,6 +234,9 @@ def test_drift_is_planned_with_before_and_after_then_put_back_then_nothing_chang
         json.dumps(apply.plan, indent=1)
     wait_available(aws_sandbox, p)
     assert state(aws_sandbox, p) == DECLARED
+    # ... and nothing else moved: everything the platform has is as its first build left it.
+    now = platform_state(aws_sandbox, env)
+    assert now == site_platform.state, "\n".join(diff_states(now, site_platform.state)[:40])
 
     # 3. Again: nothing changes, no mutating call.
     again = site_runner.run(env)

@@ -4,21 +4,25 @@ with no secret in anything the run printed or wrote.
 
 ONE environment of its own (``itrel``, 10.72.0.0/16, its own access key), and the tests of this file
 run IN ORDER, each on what the previous one left (module-scoped state; ``--dist loadgroup`` keeps
-them, with every test of group "platform", on one worker in file order):
+them on one worker, in file order, beside the session platform's group on the other):
 
 1. ``site.yml --check --diff`` on the empty environment: no failed task, no mutating AWS request,
    nothing created.
 2. Crash and resume: site.yml killed (SIGKILL to its process group) during the network stage, while
    the instance is creating, and during the secrets stage; a rerun completes, with no duplicate
    (one VPC, the configured NAT gateways, one instance, one secret and one InfluxDB authorization
-   per purpose) and the same end state as the uninterrupted build of ``site_platform``.
+   per purpose); its end state is kept.
 3. Teardown (no final backup): nothing of the environment is left.
-4. Rebuild with 10% throttling and 1% server errors on every AWS service and at -vvv: no failed
-   task, injected faults answered, the same end state again; no secret value (plain, base64 or
-   URL-encoded) in the output, the plan callback's output and JSON, or any file the run wrote.
+4. Rebuild, uninterrupted, with 10% throttling and 1% server errors on every AWS service and at
+   -vvv: no failed task, injected faults answered, and the same end state as the resumed build of 2
+   (``platform_state``, tests/helpers/platform_state.py: everything the environment has, ids and
+   generated values left out). One comparison answers both questions: the build without faults (2)
+   is the reference of the one under faults, and the uninterrupted build (4) the reference of the
+   resumed one. No secret value (plain, base64 or URL-encoded) in the output, the plan callback's
+   output and JSON, or any file the run wrote.
 
-The reference end state is ``site_platform.state`` (tests/helpers/platform_state.py), taken right
-after the session's uninterrupted build of another environment from the same inventory.
+test_site.py checks what an uninterrupted build without faults builds (``site_platform``), and
+test_drift.py that, after drift is put back, the session platform has the state of its first build.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ from tests.helpers.platform_state import diff_states, platform_state, resources_
 from tests.helpers.secrets import assert_no_secret, files_written_since
 from tests.integration.conftest import Environment, SiteRun, SiteRunner
 
-pytestmark = pytest.mark.xdist_group("platform")
+pytestmark = pytest.mark.xdist_group("reliability")
 
 ENV = Environment("itrel", 72)
 SECRETS = {"admin", "operator-token", "lambda-token"}
 # The whole run is bounded so a hung playbook fails the test instead of the suite (not a timing assertion).
 RUN_LIMIT = 900
+# The state the resumed build of test 2 ended in: the reference of the rebuild under faults (test 4).
+RESUMED: dict[str, Any] = {}
 
 
 def _killed_at(runner: SiteRunner, sandbox: Any, label: str, reached: Callable[[list[dict[str, Any]]], bool]) -> dict:
@@ -93,13 +99,7 @@ def _assert_built(run: SiteRun) -> None:
     assert run.recap["failed"] == 0, run.output()
 
 
-def _assert_same_state_as_the_reference(sandbox: Any, reference: dict[str, Any]) -> None:
-    assert reference, "site_platform.state is empty: the reference build was not described"
-    state = platform_state(sandbox, ENV)
-    assert state == reference, "\n".join(diff_states(state, reference)[:40])
-
-
-def _count_duplicates(sandbox: Any, reference: dict[str, Any]) -> dict[str, Any]:
+def _count_duplicates(sandbox: Any) -> dict[str, Any]:
     """What there is ONE of per environment (or one per AZ), counted without relying on the tags a
     crash might have kept from being written."""
     ec2 = sandbox.client("ec2")
@@ -117,8 +117,6 @@ def _count_duplicates(sandbox: Any, reference: dict[str, Any]) -> dict[str, Any]
         "instances": len([i for i in influx.list_db_instances()["items"] if i["name"] == ENV.prefix]),
         "secrets": sorted(s["Name"].rsplit("/", 1)[1] for s in secrets),
         "authorizations": Counter(a["description"] for a in platform_state(sandbox, ENV)["influxdb"]["authorizations"]),
-        "expected_nat_gateways": len(reference["network"]["nat_gateways"]),
-        "expected_authorizations": Counter(a["description"] for a in reference["influxdb"]["authorizations"]),
     }
 
 
@@ -134,9 +132,8 @@ def test_plan_on_an_empty_environment_makes_no_mutating_call_and_creates_nothing
     assert _instance(aws_sandbox) is None
 
 
-def test_site_killed_at_three_points_resumes_without_duplicates_to_the_same_state(site_platform, site_runner, aws_sandbox):
+def test_site_killed_at_three_points_resumes_without_duplicates(site_runner, aws_sandbox):
     """Depends on the previous test (the environment is still empty)."""
-    reference = site_platform.state
     kills = []
 
     # 1. During the network stage: the VPC exists, its NAT gateways or endpoints are being created.
@@ -160,14 +157,15 @@ def test_site_killed_at_three_points_resumes_without_duplicates_to_the_same_stat
 
     run = site_runner.run(ENV)
     _assert_built(run)
-    counts = _count_duplicates(aws_sandbox, reference)
+    counts = _count_duplicates(aws_sandbox)
     assert counts["vpcs"] == 1 and counts["subnets"] == 4, counts
-    assert counts["nat_gateways"] == counts["expected_nat_gateways"] > 0, counts
+    assert counts["nat_gateways"] == 1, counts  # inventories/local: vpc_nat_gateway_mode single
     assert counts["instances"] == 1, counts
     assert set(counts["secrets"]) == SECRETS and len(counts["secrets"]) == len(SECRETS), counts
-    assert counts["authorizations"] == counts["expected_authorizations"], counts
-    assert all(n == 1 for n in counts["authorizations"].values()), counts
-    _assert_same_state_as_the_reference(aws_sandbox, reference)
+    # One authorization per purpose (a duplicate made by a resumed run would be a second of its description;
+    # one too many of another kind shows in test 4's comparison with an uninterrupted build).
+    assert len(counts["authorizations"]) >= 2 and all(n == 1 for n in counts["authorizations"].values()), counts
+    RESUMED.update(platform_state(aws_sandbox, ENV))
 
 
 def test_teardown_returns_the_environment_to_empty(site_runner, aws_sandbox):
@@ -179,7 +177,7 @@ def test_teardown_returns_the_environment_to_empty(site_runner, aws_sandbox):
     assert _instance(aws_sandbox) is None
 
 
-def test_rebuild_under_faults_at_vvv_ends_in_the_same_state_and_leaks_no_secret(site_platform, site_runner, aws_sandbox):
+def test_rebuild_under_faults_at_vvv_ends_in_the_same_state_and_leaks_no_secret(site_runner, aws_sandbox):
     """Depends on the previous test (the environment was torn down): every AWS request of this
     environment is throttled 10% of the time and answered with a server error 1% of the time."""
     started = time.time()
@@ -196,7 +194,9 @@ def test_rebuild_under_faults_at_vvv_ends_in_the_same_state_and_leaks_no_secret(
     faults = Counter(r["fault"] for r in run.requests if r.get("fault"))
     print(f"{len(run.requests)} AWS requests, injected faults answered: {dict(faults)}")
     assert faults["throttle"] > 0 and sum(faults.values()) >= len(run.requests) // 20, faults
-    _assert_same_state_as_the_reference(aws_sandbox, site_platform.state)
+    assert RESUMED, "test 2 (crash and resume) did not record the state of its build"
+    state = platform_state(aws_sandbox, ENV)
+    assert state == RESUMED, "\n".join(diff_states(state, RESUMED)[:40])
 
     admin = _secret(aws_sandbox, "admin")
     instance = _instance(aws_sandbox)
