@@ -99,8 +99,8 @@ MINIMUM_CALLS: dict[str, tuple[int, str]] = {
         2, ("DescribeSecret (description, KMS key, tags), GetSecretValue (to compare the value); no resource "
             "policy is managed, so no GetResourcePolicy")),
     "ons.timestream_influxdb.influx_secret_rotation": (
-        2, ("DescribeSecret (the version stages: a rotation left half done shows as AWSPENDING; the last rotation "
-            "date), GetSecretValue (the credential, to test it and to see when it was set)")),
+        1, ("DescribeSecret (VersionIdsToStages shows a rotation left half done as AWSPENDING; LastChangedDate says "
+            "whether one is due); nothing due, nothing else: the instance is looked up only to rotate")),
     # Lambda
     "amazon.aws.lambda": (
         1, "GetFunction (configuration with the code's SHA-256, VPC settings, environment, and the tags)"),
