@@ -37,16 +37,20 @@ def split_json_and_text(stdout: str) -> tuple[Any, str]:
     return document, text[end:].strip("\n")
 
 
+def knows_json(cmd: list[str]) -> bool:
+    """Whether a benchmark takes --json PATH (its --help says so)."""
+    proc = subprocess.run([*cmd, "--help"], cwd=REPO, capture_output=True, text=True, check=False)
+    return "--json" in proc.stdout
+
+
 def run_benchmark(cmd: list[str], json_path: Path) -> tuple[int, Any, str, float]:
-    """Run one benchmark with ``--json json_path``; (rc, results, its table, seconds). A benchmark that does
-    not know --json yet is run again without it and its JSON taken from the start of its stdout."""
+    """Run one benchmark (its progress on stderr goes straight through); (rc, results, its table, seconds).
+    Its results come from ``--json json_path``, or, for a benchmark that does not know --json yet, from
+    the JSON document at the start of its stdout."""
+    full = [*cmd, "--json", str(json_path)] if knows_json(cmd) else cmd
+    print(f"$ {' '.join(full)}", file=sys.stderr, flush=True)
     start = time.monotonic()
-    print(f"$ {' '.join(cmd)} --json {json_path}", file=sys.stderr, flush=True)
-    proc = subprocess.run([*cmd, "--json", str(json_path)], cwd=REPO, capture_output=True, text=True, check=False)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode == 2 and "unrecognized arguments: --json" in proc.stderr:
-        print(f"$ {' '.join(cmd)}   (no --json: its JSON is read from its output)", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
+    proc = subprocess.run(full, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
     seconds = time.monotonic() - start
     try:
         document, table = split_json_and_text(proc.stdout)

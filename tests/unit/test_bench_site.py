@@ -111,3 +111,15 @@ def test_verdicts_and_table():
 
 def test_every_minimum_says_why():
     assert all(isinstance(n, int) and n >= 0 and why for n, why in bench.MINIMUM_CALLS.values())
+
+
+def test_make_bench_reads_a_benchmark_s_json_then_its_table():
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+    assert spec is not None and spec.loader is not None
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    document, table = run.split_json_and_text('\n{"pipeline": {"rows_per_second": 5}}\n\nmeasure  result  target\nx  1  >= 2\n')
+    assert document == {"pipeline": {"rows_per_second": 5}} and table == "measure  result  target\nx  1  >= 2"
+    targets = [{"figure": "second run: mutating calls", "value": 0, "target": "0", "pass": True}]
+    (line,) = run.summary_lines({"site": {"targets": targets}})
+    assert "second run: mutating calls" in line and line.endswith("[PASS]")
