@@ -17,6 +17,8 @@ ARGS ?=
 # deletes the data too.
 CONFIRM ?=
 KEEP_FINAL_BACKUP ?= true
+# bench: seconds the sandbox takes to create a Timestream for InfluxDB instance (AWS: 10-20 minutes).
+CREATE_DELAY ?= 60
 
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -100,5 +102,5 @@ changelog: venv ## Lint the changelog fragments
 clean: ## Remove build output and caches
 	rm -rf build .pytest_cache .ruff_cache .cache
 
-bench: venv ## migration benchmarks: converter vs influxdb-client Point (1M rows), UNLOAD files -> HTTP sink (rows/s, peak RSS)
-	$(BIN)/python bench/timestream_migrate.py
+bench: venv ## Benchmarks (not in make test): site.yml twice on a fresh sandbox (CREATE_DELAY=60 s) + migration; bench/results.json
+	$(BIN)/python bench/run.py --create-delay $(CREATE_DELAY)
