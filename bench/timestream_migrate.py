@@ -412,6 +412,7 @@ def run_pipeline(sandbox: Sandbox | None, endpoint: str, source: dict[str, Any],
            "sandbox_cpu_seconds_serving_s3": sandbox_cpu,
            "peak_rss_mb_parent": round(result["parent_rss_kb"] / 1024, 1),
            "peak_rss_mb_per_worker": round(worker_kb / 1024, 1),
+           "peak_rss_mb_workers_sampled": [round(kb / 1024, 1) for kb in result["worker_hwm_kb"]],
            "peak_rss_mb_total": round(peak_mb, 1),
            "write_seconds_setup": info["write_seconds"], "unload_seconds": info["unload_seconds"]}
     if count_lines:
