@@ -213,6 +213,7 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return (marker.args[0] if marker.args else marker.kwargs.get("name")) if marker else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the marks to name the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """How ``make test`` shares the tests between its pytest-xdist workers (``--dist loadgroup
     --no-loadscope-reorder``): a test module without an ``xdist_group`` mark is a group of its own, so its
