@@ -149,18 +149,11 @@ class _Reader:
                      if e["State"].lower() not in ("deleted", "deleting")]
         groups = ec2.describe_security_groups(
             Filters=[{"Name": "vpc-id", "Values": [v["VpcId"] for v in vpcs] or ["none"]}])["SecurityGroups"]
-        for vpc in vpcs:
-            self.name(vpc["VpcId"], f"vpc:{_name_tag(vpc)}")
-        for subnet in subnets:
-            self.name(subnet["SubnetId"], f"subnet:{_name_tag(subnet)}")
-        for table in tables:
-            self.name(table["RouteTableId"], f"rtb:{_name_tag(table)}")
-        for gateway in gateways:
-            self.name(gateway["InternetGatewayId"], f"igw:{_name_tag(gateway)}")
-        for nat in nats:
-            self.name(nat["NatGatewayId"], f"nat:{_name_tag(nat)}")
-        for address in addresses:
-            self.name(address["AllocationId"], f"eip:{_name_tag(address)}")
+        for items, id_key, kind in ((vpcs, "VpcId", "vpc"), (subnets, "SubnetId", "subnet"),
+                                    (tables, "RouteTableId", "rtb"), (gateways, "InternetGatewayId", "igw"),
+                                    (nats, "NatGatewayId", "nat"), (addresses, "AllocationId", "eip")):
+            for item in items:
+                self.name(item[id_key], f"{kind}:{_name_tag(item)}")
         for endpoint in endpoints:
             self.name(endpoint["VpcEndpointId"], f"vpce:{_name_tag(endpoint) or endpoint['ServiceName']}")
         for group in groups:

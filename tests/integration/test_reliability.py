@@ -99,7 +99,7 @@ def _assert_built(run: SiteRun) -> None:
     assert run.recap["failed"] == 0, run.output()
 
 
-def _count_duplicates(sandbox: Any) -> dict[str, Any]:
+def _count_duplicates(sandbox: Any, state: dict[str, Any]) -> dict[str, Any]:
     """What there is ONE of per environment (or one per AZ), counted without relying on the tags a
     crash might have kept from being written."""
     ec2 = sandbox.client("ec2")
@@ -116,7 +116,7 @@ def _count_duplicates(sandbox: Any) -> dict[str, Any]:
         "nat_gateways": len(nats),
         "instances": len([i for i in influx.list_db_instances()["items"] if i["name"] == ENV.prefix]),
         "secrets": sorted(s["Name"].rsplit("/", 1)[1] for s in secrets),
-        "authorizations": Counter(a["description"] for a in platform_state(sandbox, ENV)["influxdb"]["authorizations"]),
+        "authorizations": Counter(a["description"] for a in state["influxdb"]["authorizations"]),
     }
 
 
@@ -157,7 +157,8 @@ def test_site_killed_at_three_points_resumes_without_duplicates(site_runner, aws
 
     run = site_runner.run(ENV)
     _assert_built(run)
-    counts = _count_duplicates(aws_sandbox)
+    state = platform_state(aws_sandbox, ENV)
+    counts = _count_duplicates(aws_sandbox, state)
     assert counts["vpcs"] == 1 and counts["subnets"] == 4, counts
     assert counts["nat_gateways"] == 1, counts  # inventories/local: vpc_nat_gateway_mode single
     assert counts["instances"] == 1, counts
@@ -165,7 +166,7 @@ def test_site_killed_at_three_points_resumes_without_duplicates(site_runner, aws
     # One authorization per purpose (a duplicate made by a resumed run would be a second of its description;
     # one too many of another kind shows in test 4's comparison with an uninterrupted build).
     assert len(counts["authorizations"]) >= 2 and all(n == 1 for n in counts["authorizations"].values()), counts
-    RESUMED.update(platform_state(aws_sandbox, ENV))
+    RESUMED.update(state)
 
 
 def test_teardown_returns_the_environment_to_empty(site_runner, aws_sandbox):
