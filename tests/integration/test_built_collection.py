@@ -90,7 +90,7 @@ def test_the_installed_site_playbook_plans_a_fresh_environment_from_outside_the_
     # links resolved), pointing at this session's sandbox, for an environment nothing else uses.
     workdir = tmp_path / "work"
     shutil.copytree(REPO / "inventories" / "local", workdir / "inventory", symlinks=False)
-    environment = Environment("itbuilt", 63)
+    environment = Environment("itbuilt", 66)
     (workdir / "inventory" / "group_vars" / "all" / "zz_test.yml").write_text(json.dumps(environment.extra_vars()))
     env = {
         **installed, **aws_sandbox.env,
